@@ -1,0 +1,137 @@
+/**
+ * What each Task of the state machine returns (its `ResultSelector`/`ResultPath` lands it in the
+ * state under the key named in `STATE_KEYS`). The cloud handlers, the local twin and the state
+ * machine definition all read these types, so they are the seams between the issues' rooms.
+ */
+import type { RunContext } from "./run-context.ts";
+
+/** Where each Task's result is placed in the execution state (`$.<key>`). */
+export const STATE_KEYS = {
+  run: "run",
+  transform: "transform",
+  extract: "extract",
+  train: "train",
+  evaluation: "evaluation",
+  registration: "registration",
+  deployment: "deployment",
+  smokeTest: "smokeTest",
+  cleanup: "cleanup",
+} as const;
+
+/** The Error names of the pipeline's Fail states. */
+export const PIPELINE_ERRORS = {
+  invalidInput: "InvalidExecutionInput",
+  dbtRunFailed: "DbtRunFailed",
+  dbtRunTimedOut: "DbtRunTimedOut",
+  extractFailed: "ExtractFailed",
+  insufficientData: "InsufficientData",
+  trainingFailed: "TrainingFailed",
+  evaluationFailed: "EvaluationFailed",
+  qualityGateFailed: "QualityGateFailed",
+  deploymentFailed: "DeploymentFailed",
+  smokeTestFailed: "SmokeTestFailed",
+} as const;
+
+export interface PipelineState {
+  readonly run: RunContext;
+  readonly transform?: DbtRunState;
+  readonly extract?: ExtractState;
+  readonly train?: TrainingJobResult;
+  readonly evaluation?: EvaluationResult;
+  readonly registration?: RegistrationResult;
+  readonly deployment?: DeploymentState;
+  readonly smokeTest?: SmokeTestResult;
+}
+
+export type DbtRunStatus = "queued" | "starting" | "running" | "success" | "error" | "cancelled";
+
+/** Returned by "Start the dbt run" and refreshed by "Check the dbt run". */
+export interface DbtRunState {
+  readonly runId: string;
+  readonly runUrl: string;
+  readonly status: DbtRunStatus;
+  readonly finished: boolean;
+  /** The poll deadline (ISO time) set at start from the configured timeout. */
+  readonly deadline: string;
+  readonly timedOut: boolean;
+  readonly message?: string;
+}
+
+export interface DataManifest {
+  readonly window: { readonly start: string; readonly end: string };
+  readonly tenant: string;
+  readonly holdoutDays: number;
+  /** First day of the test split (UTC, YYYY-MM-DD); validation is the day(s) before it. */
+  readonly splits: Record<
+    "train" | "validation" | "test",
+    {
+      readonly rows: number;
+      readonly sessions: number;
+      readonly events: number;
+      readonly items: number;
+      readonly uri: string;
+      readonly firstDay: string | null;
+      readonly lastDay: string | null;
+    }
+  >;
+  readonly items: number;
+  /** sha256 over the splits' content, so a model's metadata pins the data it was trained on. */
+  readonly contentHash: string;
+  readonly createdAt: string;
+}
+
+/** Returned by "Start the extract" and refreshed by "Check the extract". */
+export interface ExtractState {
+  readonly queryId: string;
+  readonly status: "running" | "succeeded";
+  readonly finished: boolean;
+  readonly manifestUri: string;
+  readonly manifest?: DataManifest;
+}
+
+export interface TrainingJobResult {
+  readonly jobId: string;
+  readonly status: string;
+}
+
+export interface GateCheckResult {
+  readonly name: string;
+  readonly value: number;
+  readonly threshold: number;
+  readonly passed: boolean;
+  readonly detail?: string;
+}
+
+export interface EvaluationResult {
+  readonly passed: boolean;
+  readonly checks: readonly GateCheckResult[];
+  readonly reasons: readonly string[];
+  readonly reportUri: string;
+  readonly metricsUri: string;
+}
+
+export interface RegistrationResult {
+  readonly modelPackageArn: string;
+  readonly approvalStatus: "Approved" | "Rejected" | "PendingManualApproval";
+}
+
+/** Returned by "Start the deployment" and refreshed by "Check the endpoint". */
+export interface DeploymentState {
+  readonly endpointName: string;
+  readonly endpointConfigName: string;
+  readonly modelName: string;
+  readonly previousEndpointConfigName: string | null;
+  readonly status: string;
+  readonly finished: boolean;
+  readonly succeeded: boolean;
+  readonly deadline: string;
+  readonly timedOut: boolean;
+  readonly failureReason?: string;
+}
+
+export interface SmokeTestResult {
+  readonly passed: boolean;
+  readonly sessions: number;
+  readonly latencyMs: { readonly p50: number; readonly max: number };
+  readonly problems: readonly string[];
+}

@@ -1,0 +1,48 @@
+/**
+ * Hosts the recommender behind the serving contract: a SageMaker real-time endpoint in the cloud,
+ * the serving process on localhost in the local twin.
+ */
+export interface Recommendation {
+  readonly sku: string;
+  readonly score: number;
+}
+
+export interface InvocationRequest {
+  readonly sessions: readonly (readonly string[])[];
+  readonly k?: number;
+}
+
+export interface InvocationResponse {
+  readonly recommendations: readonly (readonly Recommendation[])[];
+  /** Per session: true when no item was known and popular items were returned instead. */
+  readonly fallback?: readonly boolean[];
+}
+
+export interface DeploymentRequest {
+  readonly runId: string;
+  readonly shortId: string;
+  readonly modelUri: string;
+  readonly modelPackageArn?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+export interface EndpointDeployment {
+  readonly endpointName: string;
+  readonly endpointConfigName: string;
+  readonly modelName: string;
+  readonly previousEndpointConfigName: string | null;
+}
+
+export interface EndpointStatus {
+  readonly status: string;
+  /** The endpoint config now serving. */
+  readonly endpointConfigName: string | null;
+  readonly failureReason?: string;
+}
+
+export interface ModelHost {
+  deploy(request: DeploymentRequest): Promise<EndpointDeployment>;
+  status(endpointName: string): Promise<EndpointStatus>;
+  invoke(endpointName: string, request: InvocationRequest): Promise<InvocationResponse>;
+  rollBack(endpointName: string, endpointConfigName: string): Promise<void>;
+}
