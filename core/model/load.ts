@@ -1,0 +1,43 @@
+import type { TrainingParameters } from "../pipeline/execution-input.ts";
+import type { ArtifactStore } from "../ports/artifact-store.ts";
+import type { Recommendation } from "../ports/model-host.ts";
+import type { Recommender } from "./recommender.ts";
+import type { ValidationMetrics } from "./training-metrics.ts";
+
+/** What `model.tar.gz` says about itself (`metadata.json` in the archive). */
+export interface ModelMetadata {
+  readonly runId: string;
+  readonly hyperparameters: TrainingParameters;
+  readonly validation: ValidationMetrics;
+  readonly dataManifestHash: string | null;
+  readonly codeVersion: string;
+  /** The backend that trained the model. */
+  readonly trainedOn: string;
+  readonly createdAt: string;
+  readonly vocabularySize: number;
+}
+
+/** A trained model ready to recommend, as evaluation and serving use it. */
+export interface LoadedModel extends Recommender {
+  readonly metadata: ModelMetadata;
+  /** The backend this process runs inference on. */
+  readonly backend: string;
+  /**
+   * Like `recommend`, and also says per session whether no item was known (popular items were
+   * returned instead) — the serving contract's `fallback` flag.
+   */
+  recommendWithFallback(
+    sessions: readonly (readonly string[])[],
+    k: number,
+  ): Promise<{ recommendations: Recommendation[][]; fallback: boolean[] }>;
+  /** Releases the model's tensors. */
+  dispose(): void;
+}
+
+/**
+ * Loads `model.tar.gz` (or an already extracted model folder) from any URI the store reads.
+ */
+export async function loadModelRecommender(store: ArtifactStore, modelUri: string): Promise<LoadedModel> {
+  void store;
+  throw new Error(`loadModelRecommender(${modelUri}): not implemented yet`);
+}
