@@ -30,6 +30,8 @@ export const PIPELINE_ERRORS = {
   qualityGateFailed: "QualityGateFailed",
   deploymentFailed: "DeploymentFailed",
   smokeTestFailed: "SmokeTestFailed",
+  registrationFailed: "RegistrationFailed",
+  cleanUpFailed: "CleanUpFailed",
 } as const;
 
 export interface PipelineState {
