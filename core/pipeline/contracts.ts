@@ -43,6 +43,7 @@ export interface PipelineState {
   readonly registration?: RegistrationResult;
   readonly deployment?: DeploymentState;
   readonly smokeTest?: SmokeTestResult;
+  readonly cleanup?: CleanupResult;
 }
 
 export type DbtRunStatus = "queued" | "starting" | "running" | "success" | "error" | "cancelled";
@@ -136,4 +137,13 @@ export interface SmokeTestResult {
   readonly sessions: number;
   readonly latencyMs: { readonly p50: number; readonly max: number };
   readonly problems: readonly string[];
+}
+
+/** Returned by "Clean up old deployments". */
+export interface CleanupResult {
+  readonly endpointName: string;
+  /** Endpoint configs kept: the newest deployments, the serving one and the one before it. */
+  readonly keptEndpointConfigs: readonly string[];
+  readonly deletedEndpointConfigs: readonly string[];
+  readonly deletedModels: readonly string[];
 }

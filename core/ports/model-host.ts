@@ -45,4 +45,9 @@ export interface ModelHost {
   status(endpointName: string): Promise<EndpointStatus>;
   invoke(endpointName: string, request: InvocationRequest): Promise<InvocationResponse>;
   rollBack(endpointName: string, endpointConfigName: string): Promise<void>;
+  /**
+   * Removes the endpoint itself (its configs and models stay for clean-up). Used when the first
+   * deployment of an endpoint fails its smoke test: there is no previous model to go back to.
+   */
+  deleteEndpoint?(endpointName: string): Promise<void>;
 }
