@@ -1,0 +1,90 @@
+import { randomUUID } from "node:crypto";
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { GateCheckResult } from "../core/pipeline/contracts.ts";
+import { type PmsHome, runRecordPath } from "./home.ts";
+
+export type LocalRunStatus = "running" | "succeeded" | "failed" | "aborted";
+
+export interface StageTiming {
+  readonly state: string;
+  readonly type: string;
+  readonly startedAt: string;
+  readonly seconds: number;
+  readonly outcome: "succeeded" | "failed" | "retried" | "caught";
+}
+
+/** What `pms runs` lists and `pms serve` / `pms report` look up: one JSON file per local run. */
+export interface LocalRunRecord {
+  readonly runId: string;
+  readonly executionName: string;
+  readonly status: LocalRunStatus;
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+  readonly seconds?: number;
+  readonly input: unknown;
+  readonly stages: readonly StageTiming[];
+  readonly window?: { readonly start: string; readonly end: string };
+  readonly gate?: {
+    readonly passed: boolean;
+    readonly checks: readonly GateCheckResult[];
+    readonly reasons: readonly string[];
+  };
+  /** Headline metrics from the evaluation (hr@20, mrr@20, ...). */
+  readonly metrics?: Readonly<Record<string, number>>;
+  readonly modelUri?: string;
+  readonly reportUri?: string;
+  readonly deployed?: boolean;
+  readonly endpointUrl?: string;
+  readonly error?: { readonly name: string; readonly cause: string; readonly state?: string };
+  readonly logPath?: string;
+}
+
+/** Written to a temporary sibling and renamed, so `pms runs` never reads half a record. */
+export async function writeRunRecord(home: PmsHome, record: LocalRunRecord): Promise<string> {
+  const path = runRecordPath(home, record.runId);
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${randomUUID()}.partial`;
+  await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`);
+  await rename(temporary, path);
+  return path;
+}
+
+export async function readRunRecord(home: PmsHome, runId: string): Promise<LocalRunRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(runRecordPath(home, runId), "utf8")) as LocalRunRecord;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+/** Every local run, newest first. */
+export async function listRunRecords(home: PmsHome): Promise<LocalRunRecord[]> {
+  let folders: string[];
+  try {
+    folders = await readdir(home.runs);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  const records = await Promise.all(folders.map((runId) => readRunRecord(home, runId)));
+  return records
+    .filter((record): record is LocalRunRecord => record !== undefined)
+    .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
+
+export class RunNotFoundError extends Error {
+  override readonly name = "RunNotFound";
+  constructor(
+    readonly runId: string,
+    home: PmsHome,
+  ) {
+    super(`No local run "${runId}" under ${home.runs}: \`pms runs\` lists the runs there.`);
+  }
+}
+
+/** The newest run that ended with a deployed or deployable model, for `pms serve` without `--run`. */
+export async function latestSuccessfulRun(home: PmsHome): Promise<LocalRunRecord | undefined> {
+  return (await listRunRecords(home)).find((record) => record.status === "succeeded" && record.modelUri);
+}

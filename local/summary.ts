@@ -1,0 +1,90 @@
+import { formatSeconds } from "./progress.ts";
+import type { LocalRunRecord } from "./run-record.ts";
+
+/** A `curl` line that works against the local endpoint, with a session a shopper could have had. */
+export function curlLine(endpointUrl: string, session: readonly string[]): string {
+  const body = JSON.stringify({ sessions: [session], k: 5 });
+  return `curl -s -X POST ${endpointUrl.replace(/\/+$/, "")}/invocations -H 'Content-Type: application/json' -d '${body.replace(/'/g, "'\\''")}'`;
+}
+
+/** The end-of-run summary `pms run` prints: what happened, how long each stage took, what the gate said, where things are. */
+export function formatRunSummary(
+  record: LocalRunRecord,
+  options: { readonly exampleSession?: readonly string[] } = {},
+): string {
+  const lines: string[] = [];
+  const took = record.seconds === undefined ? "" : ` in ${formatSeconds(record.seconds)}`;
+  lines.push("", `Run ${record.runId}: ${record.status.toUpperCase()}${took}`);
+  if (record.error)
+    lines.push(
+      `  failed in "${record.error.state ?? "?"}": ${record.error.name}`,
+      ...indent(record.error.cause, "    "),
+    );
+  if (record.window) lines.push(`  window     ${record.window.start} .. ${record.window.end}`);
+
+  const stages = record.stages.filter((stage) => stage.type === "Task" || stage.type === "Fail");
+  if (stages.length > 0) {
+    lines.push("  stages");
+    const width = Math.max(...stages.map((stage) => stage.state.length));
+    for (const stage of stages) {
+      const mark = stage.outcome === "succeeded" ? "ok" : stage.outcome;
+      lines.push(
+        `    ${stage.state.padEnd(width)}  ${formatSeconds(stage.seconds).padStart(10)}  ${stage.type === "Fail" ? "" : mark}`,
+      );
+    }
+  }
+  if (record.gate) {
+    lines.push(`  gate       ${record.gate.passed ? "PASSED" : "REJECTED"}`);
+    for (const check of record.gate.checks)
+      lines.push(
+        `    ${check.passed ? "✔" : "✖"} ${check.name}: ${round(check.value)} (threshold ${round(check.threshold)})${check.detail ? ` — ${check.detail}` : ""}`,
+      );
+  }
+  if (record.metrics && Object.keys(record.metrics).length > 0)
+    lines.push(
+      `  metrics    ${Object.entries(record.metrics)
+        .map(([name, value]) => `${name} ${round(value)}`)
+        .join("  ")}`,
+    );
+  if (record.reportUri) lines.push(`  report     ${record.reportUri}`);
+  if (record.modelUri) lines.push(`  model      ${record.modelUri}`);
+  if (record.endpointUrl) {
+    lines.push(`  endpoint   ${record.endpointUrl}${record.deployed ? "" : " (previous model, unchanged)"}`);
+    if (options.exampleSession && options.exampleSession.length > 0)
+      lines.push(`  try it     ${curlLine(record.endpointUrl, options.exampleSession)}`);
+  }
+  if (record.logPath) lines.push(`  log        ${record.logPath}`);
+  return lines.join("\n");
+}
+
+function indent(text: string, prefix: string): string[] {
+  return text.split("\n").map((line) => `${prefix}${line}`);
+}
+
+function round(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(4);
+}
+
+export function formatRunsTable(records: readonly LocalRunRecord[]): string {
+  if (records.length === 0) return "No local runs yet: `pms run` starts one.";
+  const rows = records.map((record) => [
+    record.runId,
+    record.status,
+    record.startedAt.replace("T", " ").replace(/\..*$/, ""),
+    record.seconds === undefined ? "" : formatSeconds(record.seconds),
+    record.gate ? (record.gate.passed ? "passed" : "rejected") : "",
+    record.metrics?.["hr@20"] === undefined ? "" : round(record.metrics["hr@20"]),
+    record.metrics?.["mrr@20"] === undefined ? "" : round(record.metrics["mrr@20"]),
+    record.error ? `${record.error.name}` : record.deployed ? "deployed" : "",
+  ]);
+  const header = ["run", "status", "started (UTC)", "duration", "gate", "hr@20", "mrr@20", "outcome"];
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)),
+  );
+  const format = (row: readonly string[]) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join("  ")
+      .trimEnd();
+  return [format(header), ...rows.map(format)].join("\n");
+}

@@ -1,0 +1,118 @@
+import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+/**
+ * The training stage of the local twin: the training container's own entry point, run as a child
+ * process with the exact command the state machine gives Batch (`$.run.trainingCommand`). Its
+ * output goes to the run's log; epoch lines also drive a progress bar.
+ */
+export const TRAINING_ENTRY_POINT = fileURLToPath(new URL("../training-image/src/main.ts", import.meta.url));
+const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+export interface TrainingProgress {
+  readonly epoch: number;
+  readonly epochs: number;
+  readonly detail: string;
+}
+
+export interface TrainingProcessOptions {
+  readonly command: readonly string[];
+  readonly logPath: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: TrainingProgress) => void;
+  readonly onLine?: (line: string) => void;
+  /** Extra environment for the child (e.g. the TF.js backend). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** @default the training image's entry point */
+  readonly entryPoint?: string;
+}
+
+export class TrainingProcessError extends Error {
+  override readonly name = "TrainingProcessError";
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+    readonly lastLines: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Reads an epoch counter out of a progress line: the training loop prints `epoch 3/10 …`. Lines
+ * that do not look like that are only logged.
+ */
+export function parseEpochLine(line: string): TrainingProgress | undefined {
+  const match = /\bepoch\s+(\d+)\s*\/\s*(\d+)\b(.*)$/i.exec(line);
+  if (!match?.[1] || !match[2]) return undefined;
+  return {
+    epoch: Number(match[1]),
+    epochs: Number(match[2]),
+    detail: (match[3] ?? "").replace(/^[\s:,—-]+/, "").trim(),
+  };
+}
+
+const KEPT_LINES = 20;
+
+export async function runTrainingProcess(options: TrainingProcessOptions): Promise<void> {
+  await mkdir(dirname(options.logPath), { recursive: true });
+  const log = createWriteStream(options.logPath, { flags: "a" });
+  const lastLines: string[] = [];
+  // `node --import tsx <entry>` is what `npx tsx <entry>` runs, minus npx's start-up.
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", options.entryPoint ?? TRAINING_ENTRY_POINT, ...options.command],
+    {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+
+  const onAbort = () => {
+    child.kill("SIGTERM");
+    setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
+  };
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+
+  const follow = (stream: NodeJS.ReadableStream) =>
+    new Promise<void>((resolve) => {
+      const lines = createInterface({ input: stream });
+      lines.on("line", (line) => {
+        log.write(`${line}\n`);
+        lastLines.push(line);
+        if (lastLines.length > KEPT_LINES) lastLines.shift();
+        options.onLine?.(line);
+        const progress = parseEpochLine(line);
+        if (progress) options.onProgress?.(progress);
+      });
+      lines.on("close", resolve);
+    });
+
+  try {
+    const [exit] = await Promise.all([
+      new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+        child.on("error", reject);
+        child.on("close", (code, signal) => resolve({ code, signal }));
+      }),
+      follow(child.stdout),
+      follow(child.stderr),
+    ]);
+    if (exit.code !== 0) {
+      const reason = options.signal?.aborted
+        ? "stopped: the run was aborted"
+        : `exited with ${exit.code === null ? `signal ${exit.signal}` : `code ${exit.code}`}`;
+      const tail = lastLines.slice(-5).join("\n");
+      throw new TrainingProcessError(`The training process ${reason}${tail ? `:\n${tail}` : ""}`, exit.code, [
+        ...lastLines,
+      ]);
+    }
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+    await new Promise<void>((resolve) => log.end(resolve));
+  }
+}

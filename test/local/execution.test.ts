@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import { executeLocally } from "../../local/execution.ts";
+import { createRecordingReporter } from "../../local/progress.ts";
+
+const definition = {
+  StartAt: "Prepare the run",
+  States: {
+    "Prepare the run": {
+      Type: "Task",
+      Resource: "arn:aws:states:::lambda:invoke",
+      Parameters: { "Payload.$": "$", "name.$": "$$.Execution.Name" },
+      ResultPath: "$.run",
+      Next: "Wait a bit",
+    },
+    "Wait a bit": { Type: "Wait", Seconds: 3600, Next: "Is it fine?" },
+    "Is it fine?": {
+      Type: "Choice",
+      Choices: [{ Variable: "$.run.ok", BooleanEquals: true, Next: "Done" }],
+      Default: "It is not fine",
+    },
+    Done: { Type: "Succeed" },
+    "It is not fine": { Type: "Fail", Error: "NotFine", Cause: "ok was false" },
+  },
+} as const;
+
+describe("executeLocally", () => {
+  it("runs every Task through its override, honours wait overrides and passes the execution name", async () => {
+    // Prepare
+    const reporter = createRecordingReporter();
+    const seen: unknown[] = [];
+    // Act
+    const outcome = await executeLocally({
+      definition: definition as never,
+      input: { ok: true },
+      executionName: "local-1",
+      taskOverrides: {
+        "Prepare the run": async (input) => {
+          seen.push(input);
+          return { ok: true };
+        },
+      },
+      waitTimeOverrides: { "Wait a bit": 0 },
+      reporter,
+    });
+    // Assess
+    expect(outcome.status).toBe("succeeded");
+    expect(seen).toEqual([{ Payload: { ok: true }, name: "local-1" }]);
+    expect(outcome.stages.map((stage) => stage.state)).toEqual([
+      "Prepare the run",
+      "Wait a bit",
+      "Is it fine?",
+      "Done",
+    ]);
+    expect(reporter.events).toContain("start Prepare the run");
+    expect(reporter.events).toContain("end Prepare the run succeeded");
+  });
+
+  it("reports a Fail state's error and cause, and the last state's data", async () => {
+    const outcome = await executeLocally({
+      definition: definition as never,
+      input: {},
+      executionName: "local-2",
+      taskOverrides: { "Prepare the run": async () => ({ ok: false }) },
+      waitTimeOverrides: { "Wait a bit": 0 },
+      reporter: createRecordingReporter(),
+    });
+    expect(outcome.status).toBe("failed");
+    expect(outcome.error).toEqual({ name: "NotFine", cause: "ok was false", state: "It is not fine" });
+    expect(outcome.lastState).toEqual({ run: { ok: false } });
+  });
+
+  it("names the Task whose handler threw, with the error's name and message", async () => {
+    class DbtRunFailed extends Error {
+      override readonly name = "DbtRunFailed";
+    }
+    const outcome = await executeLocally({
+      definition: definition as never,
+      input: {},
+      executionName: "local-3",
+      taskOverrides: {
+        "Prepare the run": async () => {
+          throw new DbtRunFailed("a test failed", { cause: new Error("inner") });
+        },
+      },
+      reporter: createRecordingReporter(),
+    });
+    expect(outcome.error).toEqual({ name: "DbtRunFailed", cause: "a test failed", state: "Prepare the run" });
+  });
+
+  it("refuses to start when a Task has no local handler (it would call AWS)", async () => {
+    await expect(
+      executeLocally({
+        definition: definition as never,
+        input: {},
+        executionName: "local-4",
+        taskOverrides: {},
+        reporter: createRecordingReporter(),
+      }),
+    ).rejects.toThrow(/no local handler for the Task state\(s\): Prepare the run/);
+  });
+
+  it("stops when the signal aborts and reports the run as aborted", async () => {
+    const controller = new AbortController();
+    const outcome = await executeLocally({
+      definition: definition as never,
+      input: {},
+      executionName: "local-5",
+      taskOverrides: {
+        "Prepare the run": async () => {
+          setTimeout(() => controller.abort(), 10);
+          return { ok: true };
+        },
+      },
+      waitTimeOverrides: { "Wait a bit": 60_000 },
+      reporter: createRecordingReporter(),
+      signal: controller.signal,
+    });
+    expect(outcome.status).toBe("aborted");
+    expect(outcome.error?.state).toBe("Wait a bit");
+  });
+});

@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import type { LocalRunRecord } from "../../local/run-record.ts";
+import { curlLine, formatRunSummary, formatRunsTable } from "../../local/summary.ts";
+
+const succeeded: LocalRunRecord = {
+  runId: "20261126T143000-local-abc123-0f0f0f",
+  executionName: "local-abc123",
+  status: "succeeded",
+  startedAt: "2026-11-26T14:30:00.000Z",
+  seconds: 95.2,
+  input: {},
+  window: { start: "2014-04-01", end: "2014-04-07" },
+  stages: [
+    {
+      state: "Prepare the run",
+      type: "Task",
+      startedAt: "2026-11-26T14:30:00.000Z",
+      seconds: 0.01,
+      outcome: "succeeded",
+    },
+    {
+      state: "Wait for the dbt run",
+      type: "Wait",
+      startedAt: "2026-11-26T14:30:00.000Z",
+      seconds: 0.2,
+      outcome: "succeeded",
+    },
+    {
+      state: "Train the model on a GPU",
+      type: "Task",
+      startedAt: "2026-11-26T14:30:01.000Z",
+      seconds: 61.5,
+      outcome: "succeeded",
+    },
+  ],
+  gate: {
+    passed: true,
+    checks: [{ name: "hr@20 >= popularity + 0.02", value: 0.61, threshold: 0.11, passed: true }],
+    reasons: [],
+  },
+  metrics: { "hr@20": 0.61234, "mrr@20": 0.3 },
+  reportUri: "/tmp/pms/runs/r/report/report.html",
+  endpointUrl: "http://127.0.0.1:8080",
+  deployed: true,
+};
+
+describe("formatRunSummary", () => {
+  it("lists the Task stages with timings, the gate's checks, the report and a curl line", () => {
+    const text = formatRunSummary(succeeded, { exampleSession: ["sku-1", "sku-2"] });
+    expect(text).toContain("SUCCEEDED in 1 min 35 s");
+    expect(text).toMatch(/Train the model on a GPU\s+62 s/);
+    expect(text).not.toContain("Wait for the dbt run");
+    expect(text).toContain("✔ hr@20 >= popularity + 0.02: 0.6100 (threshold 0.1100)");
+    expect(text).toContain("report     /tmp/pms/runs/r/report/report.html");
+    expect(text).toContain(`curl -s -X POST http://127.0.0.1:8080/invocations`);
+    expect(text).toContain(`'{"sessions":[["sku-1","sku-2"]],"k":5}'`);
+  });
+
+  it("names the failing stage and its cause", () => {
+    const text = formatRunSummary({
+      ...succeeded,
+      status: "failed",
+      deployed: false,
+      error: { name: "DbtRunFailed", cause: "test unique_sessions_session_id failed", state: "Check the dbt run" },
+    });
+    expect(text).toContain('failed in "Check the dbt run": DbtRunFailed');
+    expect(text).toContain("    test unique_sessions_session_id failed");
+    expect(text).toContain("(previous model, unchanged)");
+  });
+});
+
+describe("curlLine", () => {
+  it("quotes SKUs with an apostrophe so the shell line still works", () => {
+    expect(curlLine("http://localhost:9000/", ["it's"])).toBe(
+      `curl -s -X POST http://localhost:9000/invocations -H 'Content-Type: application/json' -d '{"sessions":[["it'\\''s"]],"k":5}'`,
+    );
+  });
+});
+
+describe("formatRunsTable", () => {
+  it("has one aligned row per run with the gate verdict and headline metrics", () => {
+    const table = formatRunsTable([
+      succeeded,
+      { ...succeeded, runId: "r2", status: "aborted", gate: undefined, metrics: undefined },
+    ]);
+    const [header, first, second] = table.split("\n");
+    expect(header).toMatch(/^run\s+status\s+started \(UTC\)\s+duration\s+gate\s+hr@20\s+mrr@20\s+outcome$/);
+    expect(first).toContain("succeeded");
+    expect(first).toContain("passed");
+    expect(first).toContain("0.6123");
+    expect(second).toMatch(/^r2\s+aborted/);
+    expect(formatRunsTable([])).toMatch(/No local runs yet/);
+  });
+});
