@@ -1,0 +1,157 @@
+import type { GateCheckResult } from "../pipeline/contracts.ts";
+import type { Interval } from "./bootstrap.ts";
+import { type GateCheck, type GateComparator, type GateReference, parseGate } from "./gate-expression.ts";
+import { metricKey } from "./metrics.ts";
+
+/** What the gate's checks are evaluated against. Metric keys are `hr@20`, `coverage@10`, … */
+export interface GateValues {
+  readonly challenger: Readonly<Record<string, number>>;
+  /** Baselines scored on the same points; a missing one makes its checks fail with the reason in `missing`. */
+  readonly baselines: Partial<Record<Exclude<GateReference, "champion">, Readonly<Record<string, number>>>>;
+  /** Why a baseline was not computed (e.g. "sknn: skipped, 40M training events exceed the limit"). */
+  readonly missing?: Partial<Record<GateReference, string>>;
+  /** The model serving now; absent when nothing serves yet. */
+  readonly champion?: ChampionValues;
+}
+
+export interface ChampionValues {
+  readonly description: string;
+  /** Its metrics on today's points when re-scored, else the metrics stored with it. */
+  readonly metrics: Readonly<Record<string, number>>;
+  /** True when re-scored on today's points (and `differences` hold paired intervals). */
+  readonly rescored: boolean;
+  /** Paired-bootstrap interval of challenger − champion, per metric key. */
+  readonly differences: Readonly<Record<string, Interval>>;
+}
+
+export interface GateEvaluation {
+  readonly passed: boolean;
+  readonly checks: GateCheckResult[];
+  /** One line per failed check, readable in a notification. */
+  readonly reasons: string[];
+}
+
+function compare(value: number, comparator: GateComparator, threshold: number): boolean {
+  switch (comparator) {
+    case ">=":
+      return value >= threshold;
+    case ">":
+      return value > threshold;
+    case "<=":
+      return value <= threshold;
+    case "<":
+      return value < threshold;
+  }
+}
+
+const format = (value: number) => (Number.isFinite(value) ? value.toFixed(4) : String(value));
+const signed = (value: number) => `${value >= 0 ? "+" : "−"}${Math.abs(value).toFixed(4)}`;
+
+function championCheck(
+  check: GateCheck,
+  key: string,
+  value: number,
+  margin: number,
+  values: GateValues,
+): GateCheckResult {
+  const champion = values.champion;
+  if (!champion) {
+    return {
+      name: check.source,
+      value,
+      threshold: 0,
+      passed: true,
+      detail: `no champion is serving (${values.missing?.champion ?? "none found"}): passes`,
+    };
+  }
+  const championValue = champion.metrics[key];
+  if (championValue === undefined) {
+    return {
+      name: check.source,
+      value,
+      threshold: 0,
+      passed: true,
+      detail: `the champion (${champion.description}) has no ${key} to compare with: passes, not comparable`,
+    };
+  }
+  const threshold = championValue + margin;
+  const interval = champion.differences[key];
+  if (!interval) {
+    const how = champion.rescored ? "re-scored" : "stored metrics, not re-scored on today's points";
+    return {
+      name: check.source,
+      value,
+      threshold,
+      passed: compare(value, check.comparator, threshold),
+      detail: `champion ${key} ${format(championValue)} (${how}); compared as point values, no interval`,
+    };
+  }
+  // A "better than" check needs the interval's worst case to clear the margin; an "at most" check its best case.
+  const bound = check.comparator.startsWith(">") ? interval.lower : interval.upper;
+  const side = check.comparator.startsWith(">") ? "lower" : "upper";
+  return {
+    name: check.source,
+    value,
+    threshold,
+    passed: compare(bound, check.comparator, margin),
+    detail:
+      `challenger − champion ${signed(interval.mean)} (${Math.round(interval.confidence * 100)}% CI ` +
+      `${signed(interval.lower)}..${signed(interval.upper)}); ${side} bound ${signed(bound)} ${check.comparator} ${signed(margin)}` +
+      ` (champion ${format(championValue)} re-scored on today's points)`,
+  };
+}
+
+/**
+ * Evaluates the gate's checks: the metric on the left is the challenger's; the right is a number,
+ * a baseline's value on the same points plus a margin, or the champion (see `championCheck`).
+ */
+export function evaluateGate(checks: readonly (GateCheck | string)[], values: GateValues): GateEvaluation {
+  const parsed = checks.map((check) => (typeof check === "string" ? (parseGate([check])[0] as GateCheck) : check));
+  const results = parsed.map((check): GateCheckResult => {
+    const key = metricKey(check.metric, check.k);
+    const value = values.challenger[key];
+    if (value === undefined) {
+      return {
+        name: check.source,
+        value: 0,
+        threshold: 0,
+        passed: false,
+        detail: `${key} was not computed for the model`,
+      };
+    }
+    if (check.operand.kind === "number") {
+      const threshold = check.operand.value;
+      return {
+        name: check.source,
+        value,
+        threshold,
+        passed: compare(value, check.comparator, threshold),
+        detail: `${key} ${format(value)} ${check.comparator} ${format(threshold)}`,
+      };
+    }
+    const { reference, margin } = check.operand;
+    if (reference === "champion") return championCheck(check, key, value, margin, values);
+    const baseline = values.baselines[reference]?.[key];
+    if (baseline === undefined) {
+      return {
+        name: check.source,
+        value,
+        threshold: 0,
+        passed: false,
+        detail: `the ${reference} baseline has no ${key}: ${values.missing?.[reference] ?? "it was not computed"}`,
+      };
+    }
+    const threshold = baseline + margin;
+    return {
+      name: check.source,
+      value,
+      threshold,
+      passed: compare(value, check.comparator, threshold),
+      detail: `${key} ${format(value)} ${check.comparator} ${reference} ${format(baseline)} ${signed(margin)} = ${format(threshold)}`,
+    };
+  });
+  const reasons = results
+    .filter((result) => !result.passed)
+    .map((result) => `${result.name} failed: ${result.detail ?? `${result.value} vs ${result.threshold}`}`);
+  return { passed: reasons.length === 0, checks: results, reasons };
+}

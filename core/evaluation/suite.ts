@@ -1,0 +1,368 @@
+import { CooccurrenceRecommender } from "../baselines/cooccurrence.ts";
+import { countItems, PopularityRecommender } from "../baselines/popularity.ts";
+import { type SknnOptions, SknnRecommender, type TimedSession } from "../baselines/sknn.ts";
+import type { Recommender } from "../model/recommender.ts";
+import { type BehaviouralTest, type BehaviouralTestName, runBehaviouralTests } from "./behavioural.ts";
+import { bootstrapMeans, type Interval, pairedDifferences, seededRandom } from "./bootstrap.ts";
+import type { Champion } from "./champion.ts";
+import { type ChampionValues, evaluateGate, type GateEvaluation } from "./gate.ts";
+import { type GateReference, parseGate } from "./gate-expression.ts";
+import {
+  DEFAULT_KS,
+  metricKey,
+  type PointMetric,
+  perPointValues,
+  type ScoredRecommender,
+  type SessionLike,
+  scoreRecommender,
+  sessionItems,
+  type TestPoint,
+  testPoints,
+} from "./metrics.ts";
+import {
+  attributeSlice,
+  hitsBySlice,
+  popularityDecileSlice,
+  prefixLengthSlice,
+  type SliceDefinition,
+  type SliceRow,
+  sessionLengthSlice,
+} from "./slices.ts";
+
+export interface SuiteOptions {
+  /** Cut-offs computed for every recommender; the gate's own k are added. @default [10, 20] */
+  readonly ks?: readonly number[];
+  /** Sessions per recommend call. @default 512 */
+  readonly batchSize?: number;
+  /** Above this many test points a seeded uniform sample is scored (bounds time). @default 200000 */
+  readonly maxPoints?: number;
+  /** Most recent prefix items a point keeps. @default 50 */
+  readonly maxPrefixLength?: number;
+  /** @default 1000 */
+  readonly bootstrapResamples?: number;
+  /** @default 42 */
+  readonly seed?: number;
+  /** V-SkNN's settings, or false to leave it out. */
+  readonly sknn?: SknnOptions | false;
+  /** V-SkNN is skipped above this many training events (its index would outgrow the function). @default 20000000 */
+  readonly maxSknnEvents?: number;
+  /** Points per behavioural test. @default 1000 */
+  readonly behaviouralSample?: number;
+  readonly behaviouralThresholds?: Partial<Record<BehaviouralTestName, number>>;
+  /** Progress lines (the handler passes its logger). */
+  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface SuiteInput {
+  readonly challenger: Recommender;
+  readonly trainSessions: readonly TimedSession[];
+  readonly testSessions: readonly SessionLike[];
+  readonly gate: readonly string[];
+  /** The model serving now; `recommender` when its artifact could be loaded, `loadError` when not. */
+  readonly champion?: { readonly info: Champion; readonly recommender?: Recommender; readonly loadError?: string };
+  /** Product attributes by SKU (category, price bucket…), when a products table exists. */
+  readonly itemAttributes?: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  readonly options?: SuiteOptions;
+}
+
+/** How the report and the slices name the model under evaluation and the champion. */
+export const CHALLENGER_LABEL = "model";
+export const CHAMPION_LABEL = "champion";
+
+export interface RecommenderSummary {
+  /** `model`, a baseline's name, or `champion`. */
+  readonly label: string;
+  /** The recommender's own name (e.g. the model's architecture). */
+  readonly name: string;
+  readonly role: "challenger" | "baseline" | "champion";
+  readonly metrics: Record<string, number>;
+  /** Bootstrap interval of the mean, for hr@k, mrr@k and ndcg@k at the primary k. */
+  readonly intervals: Record<string, Interval>;
+  readonly seconds: number;
+}
+
+export interface ChampionSummary {
+  readonly description: string;
+  readonly modelUri?: string;
+  /** True when re-scored on today's points; false when its stored metrics stand in. */
+  readonly rescored: boolean;
+  readonly metrics: Record<string, number>;
+  /** Its own intervals when re-scored. */
+  readonly intervals: Record<string, Interval>;
+  readonly storedMetrics?: Readonly<Record<string, number>>;
+  /** challenger − champion, paired bootstrap over today's points (empty when not re-scored). */
+  readonly differences: Record<string, Interval>;
+  readonly note: string;
+}
+
+/** Everything the Evaluate stage measured: `metrics.json`, and the report's input. */
+export interface EvaluationSummary {
+  readonly ks: number[];
+  /** The k of the intervals, slices and behavioural tests (20 unless not computed). */
+  readonly primaryK: number;
+  readonly points: {
+    readonly total: number;
+    readonly scored: number;
+    readonly testSessions: number;
+    readonly sampled: boolean;
+  };
+  readonly training: { readonly sessions: number; readonly events: number; readonly items: number };
+  readonly challenger: RecommenderSummary;
+  readonly baselines: RecommenderSummary[];
+  readonly champion: ChampionSummary | null;
+  readonly slices: SliceRow[];
+  readonly behavioural: BehaviouralTest[];
+  readonly gate: GateEvaluation;
+  readonly notes: string[];
+  readonly seconds: number;
+}
+
+const POINT_METRICS: PointMetric[] = ["hr", "mrr", "ndcg"];
+
+function samplePoints(points: TestPoint[], max: number, seed: number): TestPoint[] {
+  if (points.length <= max) return points;
+  const random = seededRandom(seed);
+  const keep = new Uint8Array(points.length);
+  let kept = 0;
+  // Selection sampling (Knuth's algorithm S): exactly `max` points, order preserved.
+  for (let index = 0; index < points.length && kept < max; index++) {
+    if (random() * (points.length - index) < max - kept) {
+      keep[index] = 1;
+      kept++;
+    }
+  }
+  return points.filter((_, index) => keep[index] === 1);
+}
+
+/** The perturbation test's "similar item": the most popular other item of the same category, if a category exists. */
+function similarItemFinder(
+  itemCounts: ReadonlyMap<string, number>,
+  attributes: SuiteInput["itemAttributes"],
+  cooccurrence: CooccurrenceRecommender,
+): { similarItem: (sku: string) => string | undefined; similarity: string } {
+  const hasCategory = attributes && [...attributes.values()].some((row) => row.category);
+  if (!attributes || !hasCategory) {
+    return {
+      similarItem: (sku) => cooccurrence.nearestNeighbour(sku),
+      similarity: "the item most often clicked right after it in training (no product categories available)",
+    };
+  }
+  const byCategory = new Map<string, string[]>();
+  for (const [sku, row] of attributes) {
+    if (!row.category || !itemCounts.has(sku)) continue;
+    const list = byCategory.get(row.category) ?? [];
+    list.push(sku);
+    byCategory.set(row.category, list);
+  }
+  for (const list of byCategory.values()) list.sort((a, b) => (itemCounts.get(b) ?? 0) - (itemCounts.get(a) ?? 0));
+  return {
+    similarItem: (sku) => {
+      const category = attributes.get(sku)?.category;
+      return category ? byCategory.get(category)?.find((other) => other !== sku) : undefined;
+    },
+    similarity: "the most popular other item of the same category",
+  };
+}
+
+/**
+ * Scores the challenger, the baselines and the champion on the same test points, runs the
+ * behavioural tests, bootstraps intervals and evaluates the gate.
+ */
+export async function runEvaluationSuite(input: SuiteInput): Promise<EvaluationSummary> {
+  const started = performance.now();
+  const options = input.options ?? {};
+  const log = options.log ?? (() => {});
+  const seed = options.seed ?? 42;
+  const gateChecks = parseGate(input.gate);
+  const ks = [...new Set([...(options.ks ?? DEFAULT_KS), ...gateChecks.map((check) => check.k)])].sort((a, b) => a - b);
+  const primaryK = ks.includes(20) ? 20 : (ks[ks.length - 1] as number);
+  const notes: string[] = [];
+
+  const allPoints = testPoints(input.testSessions, { maxPrefixLength: options.maxPrefixLength ?? 50 });
+  if (allPoints.length === 0) {
+    throw new EvaluationDataError("The test split has no session with two or more items: nothing to evaluate");
+  }
+  const points = samplePoints(allPoints, options.maxPoints ?? 200_000, seed);
+  if (points.length < allPoints.length) {
+    notes.push(`${allPoints.length} test points; a seeded uniform sample of ${points.length} was scored.`);
+  }
+  const itemCounts = countItems(input.trainSessions);
+  const trainingEvents = input.trainSessions.reduce((sum, session) => sum + sessionItems(session).length, 0);
+  const scoreOptions = { ks, itemCounts, batchSize: options.batchSize ?? 512 };
+
+  log("Scoring the challenger", { points: points.length, recommender: input.challenger.name });
+  const challenger = await scoreRecommender(input.challenger, points, scoreOptions);
+
+  const cooccurrence = CooccurrenceRecommender.fromSessions(input.trainSessions);
+  const baselineRecommenders: Recommender[] = [PopularityRecommender.fromSessions(input.trainSessions), cooccurrence];
+  const missing: Partial<Record<GateReference, string>> = {};
+  const maxSknnEvents = options.maxSknnEvents ?? 20_000_000;
+  if (options.sknn === false) {
+    missing.sknn = "V-SkNN was turned off for this evaluation";
+  } else if (trainingEvents > maxSknnEvents) {
+    missing.sknn = `V-SkNN skipped: ${trainingEvents} training events exceed the limit of ${maxSknnEvents}`;
+  } else {
+    baselineRecommenders.push(new SknnRecommender(input.trainSessions, options.sknn || {}));
+  }
+  if (missing.sknn) notes.push(missing.sknn);
+  const baselines: ScoredRecommender[] = [];
+  for (const baseline of baselineRecommenders) {
+    log("Scoring a baseline", { recommender: baseline.name });
+    baselines.push(await scoreRecommender(baseline, points, scoreOptions));
+  }
+
+  let championScored: ScoredRecommender | undefined;
+  if (input.champion?.recommender) {
+    log("Re-scoring the champion", { champion: input.champion.info.description });
+    championScored = await scoreRecommender(input.champion.recommender, points, scoreOptions);
+  }
+
+  // One shared resampling: every interval and paired difference comes from the same draws.
+  const intervalKeys = POINT_METRICS.map((metric) => ({ metric, k: primaryK }));
+  const championKeys = [
+    ...intervalKeys,
+    ...gateChecks
+      .filter((check) => check.operand.kind === "reference" && check.operand.reference === "champion")
+      .filter((check) => check.metric !== "coverage")
+      .map((check) => ({ metric: check.metric as PointMetric, k: check.k })),
+  ].filter(
+    (entry, index, all) =>
+      all.findIndex((other) => metricKey(other.metric, other.k) === metricKey(entry.metric, entry.k)) === index,
+  );
+  // Labels, not recommender names, key everything below: a challenger may share its name with the champion.
+  const labelled: [string, ScoredRecommender][] = [
+    [CHALLENGER_LABEL, challenger],
+    ...baselines.map((baseline): [string, ScoredRecommender] => [baseline.name, baseline]),
+    ...(championScored ? [[CHAMPION_LABEL, championScored] as [string, ScoredRecommender]] : []),
+  ];
+  const series: Float64Array[] = [];
+  const labels: string[] = [];
+  for (const [label, scored] of labelled) {
+    for (const { metric, k } of intervalKeys) {
+      series.push(perPointValues(scored.ranks, metric, k));
+      labels.push(`${label}|${metricKey(metric, k)}`);
+    }
+  }
+  if (championScored) {
+    for (const { metric, k } of championKeys) {
+      series.push(
+        pairedDifferences(perPointValues(challenger.ranks, metric, k), perPointValues(championScored.ranks, metric, k)),
+      );
+      labels.push(`difference|${metricKey(metric, k)}`);
+    }
+  }
+  log("Bootstrapping intervals", { series: series.length, resamples: options.bootstrapResamples ?? 1000 });
+  const intervals = bootstrapMeans(series, { resamples: options.bootstrapResamples ?? 1000, seed });
+  const intervalsOf = (owner: string) => {
+    const found: Record<string, Interval> = {};
+    labels.forEach((label, index) => {
+      const [labelOwner, key] = label.split("|") as [string, string];
+      if (labelOwner === owner) found[key] = intervals[index] as Interval;
+    });
+    return found;
+  };
+  const summarize = (
+    label: string,
+    scored: ScoredRecommender,
+    role: RecommenderSummary["role"],
+  ): RecommenderSummary => ({
+    label,
+    name: scored.name,
+    role,
+    metrics: scored.metrics,
+    intervals: intervalsOf(label),
+    seconds: scored.seconds,
+  });
+
+  let champion: ChampionSummary | null = null;
+  if (input.champion) {
+    const { info } = input.champion;
+    if (championScored) {
+      champion = {
+        description: info.description,
+        ...(info.modelUri ? { modelUri: info.modelUri } : {}),
+        rescored: true,
+        metrics: championScored.metrics,
+        intervals: intervalsOf(CHAMPION_LABEL),
+        ...(info.storedMetrics ? { storedMetrics: info.storedMetrics } : {}),
+        differences: intervalsOf("difference"),
+        note: "re-scored on today's test points; paired bootstrap of the difference",
+      };
+    } else {
+      const why = input.champion.loadError ?? "its artifact is not available";
+      champion = {
+        description: info.description,
+        ...(info.modelUri ? { modelUri: info.modelUri } : {}),
+        rescored: false,
+        metrics: { ...(info.storedMetrics ?? {}) },
+        intervals: {},
+        ...(info.storedMetrics ? { storedMetrics: info.storedMetrics } : {}),
+        differences: {},
+        note: info.storedMetrics
+          ? `not re-scored (${why}): its stored metrics, measured on other data, are compared without an interval`
+          : `not re-scored (${why}) and no stored metrics: champion checks pass as not comparable`,
+      };
+    }
+    notes.push(`Champion: ${champion.description} — ${champion.note}.`);
+  } else {
+    missing.champion = "no model is serving yet";
+    notes.push("No champion: nothing is serving yet, so champion checks pass.");
+  }
+
+  const championValues: ChampionValues | undefined = champion
+    ? {
+        description: champion.description,
+        metrics: champion.metrics,
+        rescored: champion.rescored,
+        differences: champion.differences,
+      }
+    : undefined;
+  const gate = evaluateGate(gateChecks, {
+    challenger: challenger.metrics,
+    baselines: Object.fromEntries(baselines.map((baseline) => [baseline.name, baseline.metrics])),
+    missing,
+    ...(championValues ? { champion: championValues } : {}),
+  });
+
+  const slices: SliceDefinition[] = [sessionLengthSlice(), prefixLengthSlice(), popularityDecileSlice(itemCounts)];
+  if (input.itemAttributes && input.itemAttributes.size > 0) {
+    const columns = new Set<string>();
+    for (const row of input.itemAttributes.values()) for (const column of Object.keys(row)) columns.add(column);
+    for (const column of columns) slices.push(attributeSlice(column, input.itemAttributes));
+  }
+  const ranksByLabel = new Map(labelled.map(([label, scored]) => [label, scored.ranks]));
+
+  log("Running the behavioural tests", { sample: options.behaviouralSample ?? 1000 });
+  const behavioural = await runBehaviouralTests(input.challenger, points, {
+    k: primaryK,
+    itemCounts,
+    ...similarItemFinder(itemCounts, input.itemAttributes, cooccurrence),
+    sampleSize: options.behaviouralSample ?? 1000,
+    seed,
+    ...(options.behaviouralThresholds ? { thresholds: options.behaviouralThresholds } : {}),
+  });
+
+  return {
+    ks,
+    primaryK,
+    points: {
+      total: allPoints.length,
+      scored: points.length,
+      testSessions: input.testSessions.length,
+      sampled: points.length < allPoints.length,
+    },
+    training: { sessions: input.trainSessions.length, events: trainingEvents, items: itemCounts.size },
+    challenger: summarize(CHALLENGER_LABEL, challenger, "challenger"),
+    baselines: baselines.map((baseline) => summarize(baseline.name, baseline, "baseline")),
+    champion,
+    slices: hitsBySlice(points, ranksByLabel, primaryK, slices),
+    behavioural,
+    gate,
+    notes,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+export class EvaluationDataError extends Error {
+  override readonly name = "EvaluationDataError";
+}
