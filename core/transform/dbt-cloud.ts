@@ -62,8 +62,11 @@ export interface DbtCloudTransformerOptions {
   readonly baseUrl: string;
   readonly accountId: string;
   readonly jobId: string;
-  /** The service token, read on every request so a rotated secret is picked up. */
-  readonly token: () => Promise<string>;
+  /**
+   * The service token, asked for on every request. After a 401/403 it is asked once more with
+   * `refresh: true` (bypassing any cache), so a token rotated since it was cached is picked up.
+   */
+  readonly token: (options?: { readonly refresh: boolean }) => Promise<string>;
   /** Where the token lives, named in authentication errors, e.g. `Secrets Manager secret "pms/dbt-cloud-token"`. */
   readonly tokenSource: string;
   /**
@@ -80,6 +83,14 @@ export interface DbtCloudTransformerOptions {
   readonly backoffBaseMs?: number;
   /** Longest `Retry-After` honoured inside one call; a longer one is left to Step Functions' retry. @default 30_000 */
   readonly maxRetryAfterMs?: number;
+  /**
+   * Time one call may take, retries included: no wait starts that would end past it, so a call gives
+   * up before the Lambda's own timeout (one minute for the dbt functions) and Step Functions' Retry
+   * takes over. @default 45_000
+   */
+  readonly callBudgetMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
   /** @default node:timers/promises setTimeout */
@@ -144,6 +155,8 @@ export class DbtCloudTransformer implements Transformer {
   private readonly maxAttempts: number;
   private readonly backoffBaseMs: number;
   private readonly maxRetryAfterMs: number;
+  private readonly callBudgetMs: number;
+  private readonly now: () => number;
 
   constructor(private readonly options: DbtCloudTransformerOptions) {
     this.baseUrl = normaliseBaseUrl(options.baseUrl);
@@ -154,6 +167,8 @@ export class DbtCloudTransformer implements Transformer {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
     this.backoffBaseMs = options.backoffBaseMs ?? 1_000;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
+    this.callBudgetMs = options.callBudgetMs ?? 45_000;
+    this.now = options.now ?? Date.now;
   }
 
   async start(request: TransformRequest): Promise<TransformRun> {
@@ -231,8 +246,22 @@ export class DbtCloudTransformer implements Transformer {
     const describe = `${operation.method} ${operation.path}`;
     let lastProblem = "";
     let lastError: unknown;
+    let attempts = 0;
+    const startedAt = this.now();
+    const wait = async (ms: number): Promise<boolean> => {
+      if (this.now() - startedAt + ms > this.callBudgetMs) {
+        lastProblem += `; no time left in this call to wait ${ms} ms more`;
+        return false;
+      }
+      await this.sleep(ms);
+      return true;
+    };
+    let refreshToken = false;
+    let refreshedToken = false;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const token = await this.options.token();
+      attempts = attempt;
+      const token = await this.options.token({ refresh: refreshToken });
+      refreshToken = false;
       let response: Response;
       try {
         response = await this.fetchImpl(apiUrl, {
@@ -252,7 +281,7 @@ export class DbtCloudTransformer implements Transformer {
           error instanceof Error && error.name === "TimeoutError"
             ? `no answer within ${this.requestTimeoutMs} ms`
             : `network error: ${redact(error instanceof Error ? error.message : String(error), token)}`;
-        if (attempt < this.maxAttempts) await this.sleep(this.backoff(attempt));
+        if (attempt >= this.maxAttempts || !(await wait(this.backoff(attempt)))) break;
         continue;
       }
 
@@ -272,6 +301,11 @@ export class DbtCloudTransformer implements Transformer {
 
       const detail = redact(serviceMessage(text), token);
       const status = response.status;
+      if ((status === 401 || status === 403) && !refreshedToken && attempt < this.maxAttempts) {
+        refreshedToken = true;
+        refreshToken = true;
+        continue;
+      }
       if (status === 401 || status === 403)
         throw new DbtCloudAuthError(
           `dbt Cloud rejected the token for ${describe} on ${operation.subject} (HTTP ${status}${detail}). ` +
@@ -296,7 +330,7 @@ export class DbtCloudTransformer implements Transformer {
           lastProblem += `, Retry-After ${Math.ceil(retryAfter / 1000)} s is longer than this call waits`;
           break;
         }
-        await this.sleep(retryAfter ?? this.backoff(attempt));
+        if (!(await wait(retryAfter ?? this.backoff(attempt)))) break;
         continue;
       }
       throw new DbtCloudRequestError(
@@ -306,7 +340,7 @@ export class DbtCloudTransformer implements Transformer {
       );
     }
     throw new DbtCloudTransientError(
-      `dbt Cloud did not complete ${describe} on ${operation.subject} after ${this.maxAttempts} attempt(s): ${lastProblem}`,
+      `dbt Cloud did not complete ${describe} on ${operation.subject} after ${attempts} attempt(s): ${lastProblem}`,
       where,
       undefined,
       lastError === undefined ? undefined : { cause: lastError },

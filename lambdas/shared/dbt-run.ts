@@ -80,7 +80,8 @@ export function dbtCloudTransformerFromEnvironment(env: NodeJS.ProcessEnv = proc
     baseUrl: requireEnv("DBT_CLOUD_API_BASE_URL", env),
     accountId: requireEnv("DBT_CLOUD_ACCOUNT_ID", env),
     jobId: requireEnv("DBT_CLOUD_JOB_ID", env),
-    token: async () => tokenFromSecretText(await readSecret(secretId), secretId),
+    token: async (options) =>
+      tokenFromSecretText(await readSecret(secretId, { forceFetch: options?.refresh ?? false }), secretId),
     tokenSource: `Secrets Manager secret "${secretId}" (DBT_CLOUD_TOKEN_SECRET_ID)`,
     ...(jobSteps === undefined ? {} : { jobSteps }),
   });

@@ -74,6 +74,7 @@ function failure(code: number, userMessage: string) {
 
 function client(overrides: Partial<DbtCloudTransformerOptions> = {}) {
   const sleeps: number[] = [];
+  let clock = 0;
   const transformer = new DbtCloudTransformer({
     baseUrl,
     accountId: ACCOUNT,
@@ -82,8 +83,10 @@ function client(overrides: Partial<DbtCloudTransformerOptions> = {}) {
     tokenSource: 'Secrets Manager secret "pms/dbt-cloud-token"',
     backoffBaseMs: 100,
     random: () => 1,
+    now: () => clock,
     sleep: async (ms) => {
       sleeps.push(ms);
+      clock += ms;
     },
     ...overrides,
   });
@@ -240,10 +243,17 @@ describe("DbtCloudTransformer against a local dbt Cloud API", () => {
     expect(got.message).toBe("Cancelled");
   });
 
-  it("turns 401 into an auth error naming the secret, never the token, without retrying", async () => {
+  it("turns a 401 that a fresh token does not cure into an auth error naming the secret, never the token", async () => {
     // Prepare: a server that echoes the credential in its message must not leak it either.
     script.push({ status: 401, body: failure(401, `Invalid token Token ${TOKEN}`) });
-    const { transformer } = client();
+    script.push({ status: 401, body: failure(401, `Invalid token Token ${TOKEN}`) });
+    const refreshes: boolean[] = [];
+    const { transformer, sleeps } = client({
+      token: async (options) => {
+        refreshes.push(options?.refresh ?? false);
+        return TOKEN;
+      },
+    });
 
     // Act
     const error = await transformer.get("80").catch((caught: unknown) => caught);
@@ -257,11 +267,33 @@ describe("DbtCloudTransformer against a local dbt Cloud API", () => {
     expect(auth.message).toContain(`${baseUrl}/deploy/${ACCOUNT}/runs/80/`);
     expect(auth.message).not.toContain(TOKEN);
     expect(JSON.stringify(auth)).not.toContain(TOKEN);
-    expect(requests).toHaveLength(1);
+    expect(requests).toHaveLength(2);
+    expect(refreshes).toEqual([false, true]);
+    expect(sleeps).toEqual([]);
+  });
+
+  it("retries a 401 once with a freshly read token, e.g. after a rotation", async () => {
+    // Prepare
+    script.push({ status: 401, body: failure(401, "Invalid token") });
+    script.push({ status: 200, body: run(90, 3) });
+    const { transformer } = client({
+      token: async (options) => (options?.refresh ? "dbtc_rotated" : "dbtc_stale"),
+    });
+
+    // Act
+    const got = await transformer.get("90");
+
+    // Assess
+    expect(requests.map((request) => request.headers.authorization)).toEqual([
+      "Token dbtc_stale",
+      "Token dbtc_rotated",
+    ]);
+    expect(got.status).toBe("running");
   });
 
   it("turns 403 into an auth error too", async () => {
     // Prepare
+    script.push({ status: 403, body: failure(403, "You do not have permission") });
     script.push({ status: 403, body: failure(403, "You do not have permission") });
     const { transformer } = client();
 
@@ -332,6 +364,23 @@ describe("DbtCloudTransformer against a local dbt Cloud API", () => {
     expect((error as Error).message).toContain("Retry-After 600 s");
     expect(sleeps).toEqual([]);
     expect(requests).toHaveLength(1);
+  });
+
+  it("stops retrying when the next wait would overrun the call's time budget", async () => {
+    // Prepare: two throttles of 20 s each; the second wait would end past a 30 s budget.
+    script.push({ status: 429, headers: { "Retry-After": "20" }, body: failure(429, "Too many requests") });
+    script.push({ status: 429, headers: { "Retry-After": "20" }, body: failure(429, "Too many requests") });
+    script.push({ status: 200, body: run(88, 1) });
+    const { transformer, sleeps } = client({ callBudgetMs: 30_000 });
+
+    // Act
+    const error = await transformer.get("88").catch((caught: unknown) => caught);
+
+    // Assess
+    expect((error as Error).name).toBe("TransientError");
+    expect((error as Error).message).toContain("after 2 attempt(s): HTTP 429: Too many requests; no time left");
+    expect(sleeps).toEqual([20_000]);
+    expect(requests).toHaveLength(2);
   });
 
   it("retries 5xx with growing backoff and then succeeds", async () => {

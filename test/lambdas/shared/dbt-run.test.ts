@@ -23,6 +23,13 @@ beforeAll(async () => {
     });
     request.on("end", () => {
       received.push({ path: request.url ?? "", headers: request.headers, body });
+      if (request.headers.authorization === "Token dbtc_revoked") {
+        response.writeHead(401, { "Content-Type": "application/json" });
+        response.end(
+          JSON.stringify({ status: { code: 401, is_success: false, user_message: "Invalid token" }, data: null }),
+        );
+        return;
+      }
       response.writeHead(200, { "Content-Type": "application/json" });
       response.end(
         JSON.stringify({
@@ -80,6 +87,26 @@ describe("dbtCloudTransformerFromEnvironment", () => {
     expect(started.url).toBe(`${baseUrl}/deploy/11/projects/5/runs/31/`);
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
     expect(secretsManager.commandCalls(GetSecretValueCommand)[0]?.args[0].input.SecretId).toBe("pms/dbt-cloud-token");
+  });
+
+  it("reads the secret again, past the cache, when dbt Cloud refuses the cached token", async () => {
+    // Prepare
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: "dbtc_revoked" })
+      .resolvesOnce({ SecretString: "dbtc_rotated" });
+    const transformer = dbtCloudTransformerFromEnvironment(env());
+
+    // Act
+    const run = await transformer.get("31");
+
+    // Assess
+    expect(received.map((request) => request.headers.authorization)).toEqual([
+      "Token dbtc_revoked",
+      "Token dbtc_rotated",
+    ]);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect(run.id).toBe("31");
   });
 
   it("fails at cold start on a missing setting, naming it", () => {
