@@ -19,6 +19,8 @@ export interface InvocationResponse {
 }
 
 export interface DeploymentRequest {
+  /** The endpoint to create or update. @default the host's configured endpoint */
+  readonly endpointName?: string;
   readonly runId: string;
   readonly shortId: string;
   readonly modelUri: string;

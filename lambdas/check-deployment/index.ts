@@ -1,0 +1,23 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Tracer } from "@aws-lambda-powertools/tracer";
+import { SageMakerClient } from "@aws-sdk/client-sagemaker";
+import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
+import { SageMakerModelHost } from "../../core/deploy/sagemaker-model-host.ts";
+import { requireEnv } from "../shared/env.ts";
+import { createCheckDeploymentHandler } from "./handler.ts";
+
+const logger = new Logger({ serviceName: "check-deployment" });
+const tracer = new Tracer({ serviceName: "check-deployment" });
+const checkDeployment = createCheckDeploymentHandler({
+  host: new SageMakerModelHost({
+    sagemaker: tracer.captureAWSv3Client(new SageMakerClient({})),
+    runtime: tracer.captureAWSv3Client(new SageMakerRuntimeClient({})),
+    endpointName: requireEnv("PMS_ENDPOINT_NAME"),
+  }),
+});
+
+export const handler = async (event: unknown) => {
+  const deployment = await checkDeployment(event);
+  logger.info("Endpoint checked", { ...deployment });
+  return deployment;
+};
