@@ -1,0 +1,117 @@
+import { existsSync } from "node:fs";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+import { acknowledgeNag } from "../nag.ts";
+import { PROJECT_ROOT, projectPath } from "../project-paths.ts";
+
+/** Packages no Lambda loads (DuckDB and tfjs-node are for the local twin and the training image). */
+export const EXCLUDED_MODULES = ["@duckdb/node-api", "@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu"];
+
+/**
+ * The bundle is ESM (handlers may await at module scope); a few CommonJS dependencies still call
+ * `require`, so give them one.
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as pmsCreateRequire } from 'node:module'; const require = pmsCreateRequire(import.meta.url);";
+
+export interface PipelineFunctionProps {
+  /** Entry file relative to the project root, e.g. `lambdas/prepare-run/index.ts`. */
+  readonly entry: string;
+  readonly functionName: string;
+  readonly description: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly logRetention: logs.RetentionDays;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** @default Duration.minutes(1) */
+  readonly timeout?: Duration;
+  /**
+   * Files copied next to the bundle (paths relative to the project root), for code that loads
+   * them from its own directory at run time, e.g. the TF.js wasm binaries.
+   * @default none
+   */
+  readonly copyToBundle?: readonly string[];
+}
+
+export class MissingHandlerEntryError extends Error {
+  override readonly name = "MissingHandlerEntry";
+  constructor(readonly entry: string) {
+    super(`The handler entry ${entry} does not exist: write lambdas/<task>/index.ts before synthesizing.`);
+  }
+}
+
+/**
+ * A pipeline Lambda as every Task needs it: Node 22, esbuild bundle, Powertools environment,
+ * X-Ray, its own log group with the configured retention, and its own role with nothing but
+ * log writing — each caller then grants exactly what that function needs.
+ */
+export class PipelineFunction extends nodejs.NodejsFunction {
+  constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
+    const entry = projectPath(props.entry);
+    if (!existsSync(entry)) throw new MissingHandlerEntryError(props.entry);
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      logGroupName: `/aws/lambda/${props.functionName}`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `${props.functionName}: ${props.description}`,
+    });
+    const copies = props.copyToBundle ?? [];
+    super(scope, id, {
+      entry,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: projectPath("package-lock.json"),
+      functionName: props.functionName,
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.minutes(1),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      role,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.functionName,
+        POWERTOOLS_LOG_LEVEL: "INFO",
+        ...props.environment,
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: "node22",
+        mainFields: ["module", "main"],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        keepNames: true,
+        sourceMap: false,
+        externalModules: ["@aws-sdk/*", ...EXCLUDED_MODULES],
+        commandHooks:
+          copies.length === 0
+            ? undefined
+            : {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) =>
+                  copies.map((file) => `cp "${inputDir}/${file}" "${outputDir}/"`),
+              },
+      },
+    });
+    logGroup.grantWrite(role);
+    acknowledgeNag(
+      this,
+      "AwsSolutions-L1",
+      "Pinned to nodejs22.x, the Node line the project is tested on (CI, local twin); moving to a newer runtime is a deliberate, tested upgrade.",
+    );
+    acknowledgeNag(
+      role,
+      "AwsSolutions-IAM5",
+      "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions, so Lambda's active tracing grants them on Resource *.",
+      ["Resource::*"],
+    );
+  }
+}
