@@ -310,7 +310,7 @@ export class DbtCloudTransformer implements Transformer {
         throw new DbtCloudAuthError(
           `dbt Cloud rejected the token for ${describe} on ${operation.subject} (HTTP ${status}${detail}). ` +
             `Check the dbt Cloud service token in ${this.options.tokenSource}: it must be a current service token of ` +
-            `account ${this.options.accountId} with the Job Admin permission (or Job Runner plus read access) on the job's project`,
+            `account ${this.options.accountId} allowed to trigger, read and cancel the job's runs (e.g. Job Admin on the job's project)`,
           where,
           status,
         );
