@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { InvalidExecutionInputError } from "../../../core/pipeline/execution-input.ts";
 import { nightlyWindow } from "../../../core/pipeline/resolve-run-context.ts";
 import { type RunDefaults, TRAINING_FLAGS } from "../../../core/pipeline/run-context.ts";
-import { createPrepareRunHandler } from "../../../lambdas/prepare-run/handler.ts";
+import { createPrepareRunHandler, parseRunDefaults } from "../../../lambdas/prepare-run/handler.ts";
 
 const DEFAULTS: RunDefaults = {
   artifactRoot: "s3://pms-artifacts-123456789012/",
@@ -221,5 +221,25 @@ describe("nightlyWindow", () => {
     ["2026-12-01T05:00:00Z", 31, "2026-10-31", "2026-11-30"],
   ])("from %s with %i day(s) of lookback is %s..%s (UTC)", (startedAt, lookbackDays, start, end) => {
     expect(nightlyWindow(new Date(startedAt), lookbackDays)).toEqual({ start, end });
+  });
+});
+
+describe("parseRunDefaults", () => {
+  it("accepts the defaults the stack writes", () => {
+    expect(parseRunDefaults(JSON.stringify(DEFAULTS))).toEqual(DEFAULTS);
+  });
+
+  it("names the variable when it is not JSON, and every wrong field when it is", () => {
+    expect(() => parseRunDefaults("{lookbackDays: 7")).toThrow(/PMS_RUN_DEFAULTS is not JSON/);
+    const error = (() => {
+      try {
+        parseRunDefaults(JSON.stringify({ ...DEFAULTS, lookbackDays: 0, deploy: "sometimes" }));
+      } catch (caught) {
+        return caught as Error;
+      }
+    })();
+    expect(error?.name).toBe("InvalidRunDefaults");
+    expect(error?.message).toContain("lookbackDays");
+    expect(error?.message).toContain("deploy");
   });
 });
