@@ -1,0 +1,316 @@
+import { createHash } from "node:crypto";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { toLocalPath } from "../artifacts/filesystem.ts";
+import { parseS3Uri } from "../artifacts/s3.ts";
+import { type DataManifest, type ExtractState, PIPELINE_ERRORS } from "../pipeline/contracts.ts";
+import type { RunContext } from "../pipeline/run-context.ts";
+import type { ArtifactStore } from "../ports/artifact-store.ts";
+import type { SqlValue, Warehouse } from "../ports/warehouse.ts";
+import { duckdbString } from "../warehouse/duckdb.ts";
+
+/** The dbt view Extract unloads (models/marts/training_sessions.sql), in the target's default schema. */
+export const TRAINING_SESSIONS_RELATION = "training_sessions";
+export const SPLITS = ["train", "validation", "test"] as const;
+export type Split = (typeof SPLITS)[number];
+
+export class InsufficientDataError extends Error {
+  override readonly name = PIPELINE_ERRORS.insufficientData;
+}
+
+export class ExtractFailedError extends Error {
+  override readonly name = PIPELINE_ERRORS.extractFailed;
+}
+
+export type ExtractRun = Pick<
+  RunContext,
+  "runId" | "executionName" | "window" | "tenant" | "holdoutDays" | "minSessions" | "uris"
+>;
+
+export interface SplitDays {
+  readonly first: string;
+  readonly last: string;
+}
+
+const DAY_MS = 86_400_000;
+
+function addDays(day: string, days: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * The split rule, by session start date (UTC) within the inclusive window [start, end], H = holdoutDays:
+ * test = the last H days, validation = the H days before them, train = every earlier day. Splitting
+ * by time (not at random) is what serving sees: a model trained on the past, judged on the future.
+ */
+export function splitDays(window: { start: string; end: string }, holdoutDays: number): Record<Split, SplitDays> {
+  const days =
+    Math.round((Date.parse(`${window.end}T00:00:00Z`) - Date.parse(`${window.start}T00:00:00Z`)) / DAY_MS) + 1;
+  if (!Number.isFinite(days) || days < 2 * holdoutDays + 1) {
+    throw new InsufficientDataError(
+      `The window ${window.start}..${window.end} has ${Number.isFinite(days) ? days : 0} day(s); holdoutDays=${holdoutDays} needs at least ${2 * holdoutDays + 1} (train, then ${holdoutDays} validation and ${holdoutDays} test day(s)). Widen the window or lower holdoutDays.`,
+    );
+  }
+  const testFirst = addDays(window.end, -(holdoutDays - 1));
+  const validationFirst = addDays(testFirst, -holdoutDays);
+  return {
+    train: { first: window.start, last: addDays(validationFirst, -1) },
+    validation: { first: validationFirst, last: addDays(testFirst, -1) },
+    test: { first: testFirst, last: window.end },
+  };
+}
+
+/** The one query: the window's training sessions of the tenant, each with its split. Binds: see `extractBinds`. */
+export function extractQuery(dialect: Warehouse["dialect"], relation = TRAINING_SESSIONS_RELATION): string {
+  if (dialect === "duckdb") {
+    return `select session_id, tenant, cast(session_start_ms as bigint) as session_start_ms, session_date, items,
+      cast(length as integer) as length,
+      case when session_date >= cast(? as date) then 'test'
+           when session_date >= cast(? as date) then 'validation'
+           else 'train' end as split
+    from ${relation}
+    where tenant = ? and session_date between cast(? as date) and cast(? as date)
+    order by session_start_ms, session_id`;
+  }
+  // Quoted lower-case aliases: Snowflake upper-cases unquoted names, and the Parquet columns are SESSION_COLUMNS.
+  return `select session_id::varchar as "session_id", tenant::varchar as "tenant",
+      session_start_ms::number(18, 0) as "session_start_ms", session_date::date as "session_date",
+      items::array as "items", length::number(9, 0) as "length",
+      case when session_date >= ?::date then 'test'
+           when session_date >= ?::date then 'validation'
+           else 'train' end as "split"
+    from ${relation}
+    where tenant = ? and session_date between ?::date and ?::date`;
+}
+
+export function extractBinds(run: Pick<ExtractRun, "window" | "tenant" | "holdoutDays">): SqlValue[] {
+  const days = splitDays(run.window, run.holdoutDays);
+  return [days.test.first, days.validation.first, run.tenant, run.window.start, run.window.end];
+}
+
+/** `runs/<id>/data/` relative to the stage, whose URL is the artifact bucket root. */
+export function stagePath(uri: string): string {
+  const path = uri.startsWith("s3://") ? parseS3Uri(uri).key : uri;
+  if (!/^[\w\-./=]+$/.test(path))
+    throw new ExtractFailedError(`Unload path "${path}" has characters a stage path cannot carry`);
+  return path;
+}
+
+function dataPrefix(run: ExtractRun): string {
+  return run.uris.data.train.replace(/train\/$/, "");
+}
+
+/** Where DuckDB writes before the check commits the files into place. */
+function partialFolder(run: ExtractRun): string {
+  return join(toLocalPath(dataPrefix(run)), ".partial");
+}
+
+export function unloadStatement(dialect: Warehouse["dialect"], run: ExtractRun, options: ExtractOptions = {}): string {
+  const query = extractQuery(dialect, options.relation);
+  if (dialect === "duckdb") {
+    return `copy (${query}) to ${duckdbString(partialFolder(run))} (format parquet, partition_by (split), overwrite_or_ignore, filename_pattern 'part-{i}')`;
+  }
+  if (!options.stage)
+    throw new ExtractFailedError("Snowflake unload needs the external stage name (SNOWFLAKE_UNLOAD_STAGE)");
+  if (!/^[\w.$"]+$/.test(options.stage))
+    throw new ExtractFailedError(`Stage name "${options.stage}" is not an identifier`);
+  // PARTITION BY writes <prefix><split>/data_*.parquet: train/, validation/ and test/ from one query.
+  return `copy into @${options.stage}/${stagePath(dataPrefix(run))}
+    from (${query})
+    partition by ("split")
+    file_format = (type = parquet)
+    header = true
+    max_file_size = 268435456`;
+}
+
+export interface ExtractOptions {
+  /** @default TRAINING_SESSIONS_RELATION */
+  readonly relation?: string;
+  /** Snowflake: the external stage whose URL is the artifact root. */
+  readonly stage?: string;
+}
+
+/**
+ * "Start the extract": clears any earlier attempt's files and starts the unload without waiting.
+ * No rows pass through this process: the warehouse writes the Parquet itself.
+ */
+export async function startExtract(
+  warehouse: Warehouse,
+  store: ArtifactStore,
+  run: ExtractRun,
+  options: ExtractOptions = {},
+): Promise<ExtractState> {
+  const binds = extractBinds(run);
+  // A retried attempt must not leave a previous attempt's parts beside the new ones; the manifest
+  // (written last) is what marks the data complete.
+  await store.delete(run.uris.data.manifest);
+  if (warehouse.dialect === "duckdb") {
+    await rm(partialFolder(run), { recursive: true, force: true });
+    await mkdir(partialFolder(run), { recursive: true });
+  } else {
+    for (const split of SPLITS) for (const uri of await store.list(run.uris.data[split])) await store.delete(uri);
+  }
+  const queryId = await warehouse.start(unloadStatement(warehouse.dialect, run, options), {
+    binds,
+    tag: run.executionName,
+  });
+  return { queryId, status: "running", finished: false, manifestUri: run.uris.data.manifest };
+}
+
+interface SplitStats {
+  split: string;
+  sessions: number;
+  events: number;
+  items: number;
+  first_day: unknown;
+  last_day: unknown;
+  content: unknown;
+}
+
+function statsQuery(dialect: Warehouse["dialect"], from: string): string {
+  if (dialect === "duckdb") {
+    return `with s as (select * from ${from}),
+      per_split as (
+        select split, count(*) as sessions, sum(length) as events, min(session_date) as first_day,
+          max(session_date) as last_day,
+          cast(bit_xor(hash(session_id, tenant, session_start_ms, items)) as varchar) as content
+        from s group by split),
+      per_item as (select split, count(distinct item) as items from (select split, unnest(items) as item from s) group by split)
+    select per_split.*, coalesce(per_item.items, 0) as items from per_split left join per_item using (split)
+    union all
+    select 'all', count(*), sum(length), min(session_date), max(session_date), '',
+      (select count(distinct item) from (select unnest(items) as item from s))
+    from s`;
+  }
+  return `with s as (${from}),
+    per_split as (
+      select "split" as split, count(*) as sessions, sum("length") as events, min("session_date") as first_day,
+        max("session_date") as last_day,
+        hash_agg("session_id", "tenant", "session_start_ms", "items")::varchar as content
+      from s group by "split"),
+    per_item as (
+      select s."split" as split, count(distinct f.value::varchar) as items
+      from s, lateral flatten(input => s."items") f group by s."split")
+  select per_split.*, coalesce(per_item.items, 0) as items from per_split left join per_item on per_item.split = per_split.split
+  union all
+  select 'all', count(*), sum("length"), min("session_date"), max("session_date"), '',
+    (select count(distinct f.value::varchar) from s, lateral flatten(input => s."items") f)
+  from s`;
+}
+
+function day(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value.toISOString().slice(0, 10);
+  return String(value).slice(0, 10);
+}
+
+/**
+ * "Check the extract": while the unload runs, reports `running`; when it has succeeded, counts the
+ * splits in the warehouse (aggregates only), enforces `minSessions`, commits the files (DuckDB:
+ * renames the partial folder's parts into place) and writes the manifest last.
+ */
+export async function checkExtract(
+  warehouse: Warehouse,
+  store: ArtifactStore,
+  run: ExtractRun,
+  state: Pick<ExtractState, "queryId">,
+  options: ExtractOptions = {},
+  now: () => Date = () => new Date(),
+): Promise<ExtractState> {
+  const status = await warehouse.status(state.queryId);
+  const base = { queryId: state.queryId, manifestUri: run.uris.data.manifest };
+  if (status.state === "running") return { ...base, status: "running", finished: false };
+  if (status.state === "failed") {
+    throw new ExtractFailedError(`The unload of run ${run.runId} failed in the warehouse: ${status.message}`);
+  }
+  const from =
+    warehouse.dialect === "duckdb"
+      ? `read_parquet(${duckdbString(join(partialFolder(run), "*", "*.parquet"))}, hive_partitioning = true)`
+      : extractQuery("snowflake", options.relation);
+  let rows: SplitStats[] = [];
+  try {
+    rows = await warehouse.query<SplitStats & Record<string, unknown>>(statsQuery(warehouse.dialect, from), {
+      ...(warehouse.dialect === "snowflake" ? { binds: extractBinds(run) } : {}),
+      tag: run.executionName,
+    });
+  } catch (error) {
+    // DuckDB: no Parquet at all means the window holds no session.
+    if (warehouse.dialect !== "duckdb" || !/No files found/i.test((error as Error).message)) throw error;
+  }
+  const days = splitDays(run.window, run.holdoutDays);
+  const bySplit = new Map(rows.map((row) => [row.split, row]));
+  const sessionsOf = (split: Split) => Number(bySplit.get(split)?.sessions ?? 0);
+  const problems: string[] = [];
+  if (sessionsOf("train") < run.minSessions) {
+    problems.push(
+      `${sessionsOf("train")} training session(s) from ${days.train.first} to ${days.train.last}, fewer than minSessions=${run.minSessions}`,
+    );
+  }
+  for (const split of ["validation", "test"] as const) {
+    if (sessionsOf(split) === 0) problems.push(`no ${split} session from ${days[split].first} to ${days[split].last}`);
+  }
+  if (problems.length > 0) {
+    if (warehouse.dialect === "duckdb") await rm(partialFolder(run), { recursive: true, force: true });
+    throw new InsufficientDataError(
+      `Tenant "${run.tenant}", window ${run.window.start}..${run.window.end}: ${problems.join("; ")}. ` +
+        "Check that events were loaded for this tenant and window and that the dbt run used the same vars (tenant, window_start, window_end).",
+    );
+  }
+  if (warehouse.dialect === "duckdb") await commitPartialFolder(run);
+
+  const splits = Object.fromEntries(
+    SPLITS.map((split) => {
+      const row = bySplit.get(split);
+      return [
+        split,
+        {
+          rows: Number(row?.sessions ?? 0),
+          sessions: Number(row?.sessions ?? 0),
+          events: Number(row?.events ?? 0),
+          items: Number(row?.items ?? 0),
+          uri: run.uris.data[split],
+          firstDay: day(row?.first_day),
+          lastDay: day(row?.last_day),
+        },
+      ];
+    }),
+  ) as DataManifest["splits"];
+  const contentHash = createHash("sha256")
+    .update(
+      JSON.stringify(
+        SPLITS.map((split) => [
+          split,
+          splits[split].sessions,
+          splits[split].events,
+          String(bySplit.get(split)?.content ?? ""),
+        ]),
+      ),
+    )
+    .digest("hex");
+  const manifest: DataManifest = {
+    window: { start: run.window.start, end: run.window.end },
+    tenant: run.tenant,
+    holdoutDays: run.holdoutDays,
+    splits,
+    items: Number(bySplit.get("all")?.items ?? 0),
+    contentHash,
+    createdAt: now().toISOString(),
+  };
+  await store.put(run.uris.data.manifest, `${JSON.stringify(manifest, null, 2)}\n`, {
+    contentType: "application/json",
+  });
+  return { ...base, status: "succeeded", finished: true, manifest };
+}
+
+/** Moves `.partial/split=<name>/part-*.parquet` to `<name>/part-*.parquet`, replacing an earlier run's files. */
+async function commitPartialFolder(run: ExtractRun): Promise<void> {
+  const partial = partialFolder(run);
+  for (const split of SPLITS) {
+    const target = toLocalPath(run.uris.data[split]);
+    await rm(target, { recursive: true, force: true });
+    await mkdir(target, { recursive: true });
+    const written = join(partial, `split=${split}`);
+    for (const file of (await readdir(written)).sort()) await rename(join(written, file), join(target, file));
+  }
+  await rm(partial, { recursive: true, force: true });
+}
