@@ -275,7 +275,9 @@ export class DbtCloudTransformer implements Transformer {
           signal: AbortSignal.timeout(this.requestTimeoutMs),
         });
       } catch (error) {
-        // A timeout or a network failure: the service may be briefly unreachable, so retry.
+        // A timeout or a network failure: the service may be briefly unreachable, so retry. A trigger
+        // that timed out may already have queued a run; dbt Cloud runs one job's runs one at a time,
+        // so a duplicate costs a second build of the same models, not wrong data.
         lastError = error;
         lastProblem =
           error instanceof Error && error.name === "TimeoutError"
@@ -325,7 +327,7 @@ export class DbtCloudTransformer implements Transformer {
         lastProblem = `HTTP ${status}${detail}`;
         lastError = undefined;
         if (attempt >= this.maxAttempts) break;
-        const retryAfter = status === 429 ? retryAfterMs(response.headers.get("retry-after"), Date.now()) : undefined;
+        const retryAfter = status === 429 ? retryAfterMs(response.headers.get("retry-after"), this.now()) : undefined;
         if (retryAfter !== undefined && retryAfter > this.maxRetryAfterMs) {
           lastProblem += `, Retry-After ${Math.ceil(retryAfter / 1000)} s is longer than this call waits`;
           break;
