@@ -39,13 +39,24 @@ export function metricsFromMetricsJson(text: string): Record<string, number> {
 }
 
 /**
- * The local twin's champion: the model its local endpoint serves (a model URI), or none. Also what
- * a test uses to stand a known model in as the champion.
+ * The local twin's champion: the model its local endpoint serves (a model URI, with the metrics.json
+ * of its evaluation when known), or none. Also how a test stands a known model in as the champion.
  */
 export class LocalChampionSource implements ChampionSource {
-  constructor(private readonly champion?: Champion) {}
+  constructor(
+    private readonly champion?: Champion & { readonly metricsUri?: string },
+    private readonly store?: { getText(uri: string): Promise<string> },
+  ) {}
 
   async findChampion(): Promise<Champion | undefined> {
-    return this.champion;
+    if (!this.champion) return undefined;
+    const { metricsUri, ...champion } = this.champion;
+    if (!metricsUri || !this.store || champion.storedMetrics) return champion;
+    try {
+      return { ...champion, storedMetrics: metricsFromMetricsJson(await this.store.getText(metricsUri)) };
+    } catch {
+      // Without its metrics the champion can still be re-scored from its artifact.
+      return champion;
+    }
   }
 }

@@ -1,0 +1,29 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Tracer } from "@aws-lambda-powertools/tracer";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SageMakerClient } from "@aws-sdk/client-sagemaker";
+import { S3ArtifactStore } from "../../core/artifacts/s3.ts";
+import { SageMakerChampionSource } from "../../core/evaluation/sagemaker-champion.ts";
+import { loadModelRecommender } from "../../core/model/load.ts";
+import { requireEnv } from "../shared/env.ts";
+import { createEvaluateHandler } from "./handler.ts";
+
+const logger = new Logger({ serviceName: "evaluate" });
+const tracer = new Tracer({ serviceName: "evaluate" });
+const store = new S3ArtifactStore(tracer.captureAWSv3Client(new S3Client({})));
+const evaluate = createEvaluateHandler({
+  store,
+  championSource: new SageMakerChampionSource(tracer.captureAWSv3Client(new SageMakerClient({})), {
+    endpointName: requireEnv("PMS_ENDPOINT_NAME"),
+    modelPackageGroupName: requireEnv("PMS_MODEL_PACKAGE_GROUP"),
+    store,
+  }),
+  loadModel: loadModelRecommender,
+  log: (message, fields) => logger.info(message, { ...fields }),
+});
+
+export const handler = async (event: unknown) => {
+  const evaluation = await evaluate(event);
+  logger.info(evaluation.passed ? "Quality gate passed" : "Quality gate failed", { ...evaluation });
+  return evaluation;
+};
