@@ -1,16 +1,11 @@
 import { spawn } from "node:child_process";
-import { Command } from "commander";
+import { Command, Option } from "commander";
+import { LOAD_FORMATS, type LoadFormat } from "../core/data/load/formats.ts";
+import type { BadRowPolicy } from "../core/data/load/load.ts";
 import { InvalidExecutionInputError, parseExecutionInput } from "../core/pipeline/execution-input.ts";
-import {
-  createCloudClients,
-  deployedExecutionStatus,
-  executionArnFor,
-  formatDeployedStatus,
-  resolveStateMachineArn,
-  startDeployedExecution,
-} from "./cloud.ts";
 import { resolvePmsHome } from "./home.ts";
 import { readInputArgument } from "./input.ts";
+import { createProgressRenderer } from "./progress.ts";
 import { listRunRecords, RunNotFoundError, readRunRecord } from "./run-record.ts";
 import { formatRunsTable } from "./summary.ts";
 
@@ -38,6 +33,77 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     )
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeErr: (text) => io.stderr.write(text) });
+
+  program
+    .command("run")
+    .description(
+      "Run one execution of the pipeline locally: the synthesized state machine, the real handlers, DuckDB, the local dbt runner, training in a child process and the local endpoint.",
+    )
+    .option("--input <json|file>", "execution input: inline JSON or a JSON file (same schema as the console)", "{}")
+    .option("--plain", "plain progress lines, no redrawn bars (the default when not on a terminal or with CI set)")
+    .addHelpText(
+      "after",
+      `\nExamples:\n  pms run\n  pms run --input '{"window": {"start": "2014-04-01", "end": "2014-04-07"}}'\n  pms run --input '{"training": {"epochs": 2}, "deploy": "skip"}'`,
+    )
+    .action(async (options: { input: string; plain?: boolean }) => {
+      const input = await readInputArgument(options.input);
+      const controller = new AbortController();
+      // First Ctrl-C: abort the execution, stop the training process, mark the run aborted. Second: leave now.
+      const onInterrupt = () => {
+        if (controller.signal.aborted) process.exit(130);
+        io.stderr.write("\nStopping the run (Ctrl-C again to quit at once)…\n");
+        controller.abort();
+      };
+      process.on("SIGINT", onInterrupt);
+      try {
+        const { runCommand } = await import("./run-command.ts");
+        const record = await runCommand({
+          home: resolvePmsHome(io.env),
+          input,
+          reporter: createProgressRenderer({ stream: io.stderr, plain: options.plain || Boolean(io.env.CI) }),
+          print: io.stdout,
+          signal: controller.signal,
+        });
+        if (record.status !== "succeeded") process.exitCode = record.status === "aborted" ? 130 : 1;
+      } finally {
+        process.off("SIGINT", onInterrupt);
+      }
+    });
+
+  const data = program.command("data").description("Put events into the local warehouse ($PMS_HOME/warehouse.duckdb).");
+
+  data
+    .command("load")
+    .description("Load a click log or catalogue into the local warehouse, all or nothing.")
+    .argument("<file>", "the file to load")
+    .addOption(new Option("--format <format>", "the file's format").choices(LOAD_FORMATS).makeOptionMandatory())
+    .addOption(
+      new Option("--on-bad-row <policy>", "skip bad rows (and report them) or abort")
+        .choices(["skip", "abort"])
+        .default("abort"),
+    )
+    .option("--tenant <api-key>", "tenant written on formats that carry none (default: the configured run tenant)")
+    .option("--plain", "plain progress lines")
+    .addHelpText(
+      "after",
+      "\nExample (the RecSys 2015 sample click log):\n  pms data load ../shared/data/yoochoose-clicks-100k_train_full.txt --format rsc15",
+    )
+    .action(
+      async (
+        file: string,
+        options: { format: LoadFormat; onBadRow: BadRowPolicy; tenant?: string; plain?: boolean },
+      ) => {
+        const [{ loadCommand }, config] = await Promise.all([import("./data-commands.ts"), deployConfig()]);
+        await loadCommand({
+          home: resolvePmsHome(io.env),
+          file,
+          format: options.format,
+          onBadRow: options.onBadRow,
+          tenant: options.tenant ?? config.runDefaults.tenant,
+          reporter: createProgressRenderer({ stream: io.stderr, plain: options.plain || Boolean(io.env.CI) }),
+        });
+      },
+    );
 
   program
     .command("runs")
@@ -107,6 +173,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       const input = await readInputArgument(options.input);
       // Before any AWS call: a typo in the input fails here, with every problem listed.
       parseExecutionInput(input);
+      const { createCloudClients, resolveStateMachineArn, startDeployedExecution } = await import("./cloud.ts");
       const clients = createCloudClients(options.region);
       const stateMachineArn = await resolveStateMachineArn(clients, {
         stateMachineArn: options.stateMachineArn,
@@ -126,6 +193,13 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       )
       .argument("<execution>", "execution ARN, or its name (with --state-machine-arn / --stack-name)"),
   ).action(async (execution: string, options: { stateMachineArn?: string; stackName?: string; region?: string }) => {
+    const {
+      createCloudClients,
+      deployedExecutionStatus,
+      executionArnFor,
+      formatDeployedStatus,
+      resolveStateMachineArn,
+    } = await import("./cloud.ts");
     const clients = createCloudClients(options.region);
     const stateMachineArn = execution.startsWith("arn:")
       ? undefined
@@ -141,8 +215,15 @@ export function buildProgram(io: CliIo = defaultIo): Command {
 }
 
 /** The stack `cdk deploy` creates, named from the deploy configuration in cdk.json. */
-async function defaultStackName(): Promise<string | undefined> {
-  return undefined;
+async function defaultStackName(): Promise<string> {
+  // bin/app.ts names the stack `<namePrefix>-pipeline`.
+  return `${(await deployConfig()).namePrefix}-pipeline`;
+}
+
+/** The deploy configuration in cdk.json, loaded only by the commands that need it (it pulls in aws-cdk-lib). */
+async function deployConfig() {
+  const { loadDeployConfigFromCdkJson } = await import("../lib/config.ts");
+  return loadDeployConfigFromCdkJson();
 }
 
 /** Turns an error into the one message a user needs (and the exit code), without a stack trace for expected errors. */

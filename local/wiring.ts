@@ -1,0 +1,87 @@
+import { fileURLToPath } from "node:url";
+import { RoutingArtifactStore } from "../core/artifacts/index.ts";
+import { readSessions } from "../core/data/session-parquet.ts";
+import { type RunDefaults, runArtifactUris } from "../core/pipeline/run-context.ts";
+import { DuckDBWarehouse } from "../core/warehouse/duckdb.ts";
+import { createCancelDbtRunHandler } from "../lambdas/cancel-dbt-run/handler.ts";
+import { createCheckDbtRunHandler } from "../lambdas/check-dbt-run/handler.ts";
+import { createPrepareRunHandler } from "../lambdas/prepare-run/handler.ts";
+import { createStartDbtRunHandler } from "../lambdas/start-dbt-run/handler.ts";
+import { type DeployConfig, loadDeployConfigFromCdkJson, runDefaultsFrom } from "../lib/config.ts";
+import { LocalDbtTransformer } from "./dbt/transformer.ts";
+import type { PmsHome } from "./home.ts";
+import type { ProgressReporter } from "./progress.ts";
+import type { LocalHandlers } from "./task-overrides.ts";
+import { runTrainingProcess } from "./training-process.ts";
+import type { LocalTwin } from "./twin.ts";
+
+const DBT_PROJECT_DIR = fileURLToPath(new URL("../dbt-project", import.meta.url));
+
+export interface LocalTwinOptions {
+  readonly home: PmsHome;
+  /** @default the deploy configuration in cdk.json — the one `cdk deploy` uses */
+  readonly config?: DeployConfig;
+  /** Changes to the configured run defaults (tests use a small `minSessions`). */
+  readonly runDefaults?: Partial<Omit<RunDefaults, "artifactRoot">>;
+  /** Where dbt's log lines go (the progress output). */
+  readonly reporter?: ProgressReporter;
+}
+
+/**
+ * The local twin's adapters, chosen once here — the local counterpart of the Lambdas' `index.ts`
+ * files: DuckDB for Snowflake, the local dbt runner for dbt Cloud, a folder for S3, a child process
+ * for the Batch job, the local ModelHost for SageMaker. The handlers are the cloud's own factories.
+ */
+export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
+  const { home } = options;
+  const config = options.config ?? loadDeployConfigFromCdkJson();
+  // artifactRoot = $PMS_HOME: runs land in $PMS_HOME/runs/<runId>/, as `runArtifactUris` lays them out.
+  const defaults: RunDefaults = { ...runDefaultsFrom(config, home.artifactRoot), ...options.runDefaults };
+  const store = new RoutingArtifactStore();
+  const warehouse = new DuckDBWarehouse({ path: home.warehouse });
+  const transformer = new LocalDbtTransformer({
+    projectDir: DBT_PROJECT_DIR,
+    warehouse,
+    log: (line) => options.reporter?.line(`    ${line}`),
+  });
+  const dbtTimeoutSeconds = config.dbtCloud.timeoutMinutes * 60;
+
+  const handlers: LocalHandlers = {
+    prepareRun: createPrepareRunHandler({ defaults }),
+    startDbtRun: createStartDbtRunHandler({ transformer, timeoutSeconds: dbtTimeoutSeconds }),
+    checkDbtRun: createCheckDbtRunHandler({ transformer }),
+    cancelDbtRun: createCancelDbtRunHandler({ transformer }),
+  };
+
+  return {
+    home,
+    store,
+    handlers,
+    async train(job, context) {
+      context.reporter.line(`    training: ${job.command.slice(0, 1).join(" ")} (log: ${context.logPath})`);
+      await runTrainingProcess({
+        command: job.command,
+        logPath: context.logPath,
+        signal: context.signal,
+        onProgress: (progress) => context.reporter.progress("epochs", progress.epoch, progress.epochs, progress.detail),
+      });
+      context.reporter.progressDone("epochs");
+    },
+    async endpointUrl() {
+      return undefined;
+    },
+    async exampleSession(record) {
+      if (!record.modelUri) return undefined;
+      try {
+        const sessions = await readSessions(store, runArtifactUris(home.artifactRoot, record.runId).data.test);
+        return sessions.find((session) => session.items.length >= 2)?.items.slice(0, 3);
+      } catch {
+        // No test split (the run failed before the extract): the summary simply has no curl line.
+        return undefined;
+      }
+    },
+    async close() {
+      await warehouse.close();
+    },
+  };
+}
