@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { toLocalPath } from "../artifacts/filesystem.ts";
 import { parseS3Uri } from "../artifacts/s3.ts";
 import { type DataManifest, type ExtractState, PIPELINE_ERRORS } from "../pipeline/contracts.ts";
-import type { RunContext } from "../pipeline/run-context.ts";
+import type { RunArtifactUris, RunContext } from "../pipeline/run-context.ts";
 import type { ArtifactStore } from "../ports/artifact-store.ts";
 import type { SqlValue, Warehouse } from "../ports/warehouse.ts";
 import { duckdbString } from "../warehouse/duckdb.ts";
@@ -22,10 +22,11 @@ export class ExtractFailedError extends Error {
   override readonly name = PIPELINE_ERRORS.extractFailed;
 }
 
-export type ExtractRun = Pick<
-  RunContext,
-  "runId" | "executionName" | "window" | "tenant" | "holdoutDays" | "minSessions" | "uris"
->;
+/** What the extract reads of the run context. */
+export interface ExtractRun
+  extends Pick<RunContext, "runId" | "executionName" | "window" | "tenant" | "holdoutDays" | "minSessions"> {
+  readonly uris: { readonly data: RunArtifactUris["data"] };
+}
 
 export interface SplitDays {
   readonly first: string;

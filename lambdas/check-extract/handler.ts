@@ -1,0 +1,27 @@
+import { z } from "zod";
+import { checkExtract } from "../../core/data/extract.ts";
+import type { ExtractState } from "../../core/pipeline/contracts.ts";
+import { parseTaskEvent } from "../shared/task-event.ts";
+import { type ExtractDependencies, ExtractRunSchema } from "../start-extract/handler.ts";
+
+const CheckExtractEventSchema = z.looseObject({
+  run: ExtractRunSchema,
+  extract: z.looseObject({ queryId: z.string().min(1) }),
+});
+
+export interface CheckExtractDependencies extends ExtractDependencies {
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+/**
+ * "Check the extract": `running` while the unload runs; on success the manifest (counts, window,
+ * content hash) is written last and returned. A failed unload throws ExtractFailed, too few
+ * sessions InsufficientData — the state machine's Fail states.
+ */
+export function createCheckExtractHandler({ warehouse, store, now, ...options }: CheckExtractDependencies) {
+  return async (event: unknown): Promise<ExtractState> => {
+    const { run, extract } = parseTaskEvent(CheckExtractEventSchema, event, "Check the extract");
+    return checkExtract(warehouse, store, run, extract, options, now);
+  };
+}

@@ -1,0 +1,181 @@
+import { generateKeyPairSync } from "node:crypto";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  checkExtract,
+  ExtractFailedError,
+  type ExtractRun,
+  InsufficientDataError,
+  startExtract,
+} from "../../../core/data/extract.ts";
+import type { DataManifest } from "../../../core/pipeline/contracts.ts";
+import { runArtifactUris } from "../../../core/pipeline/run-context.ts";
+import { SnowflakeWarehouse } from "../../../core/warehouse/snowflake.ts";
+import { FakeSnowflakeConnection } from "../warehouse/fake-snowflake.ts";
+import { MemoryArtifactStore } from "./memory-store.ts";
+
+const sdk = vi.hoisted(() => ({ createConnection: vi.fn() }));
+vi.mock("snowflake-sdk", () => ({ default: sdk }));
+
+const PEM = generateKeyPairSync("rsa", { modulusLength: 2048 })
+  .privateKey.export({ type: "pkcs8", format: "pem" })
+  .toString();
+const RUN: ExtractRun = {
+  runId: "2024-01-08-abc",
+  executionName: "nightly-2024-01-08",
+  window: { start: "2024-01-01", end: "2024-01-07" },
+  tenant: "shop-1",
+  holdoutDays: 1,
+  minSessions: 100,
+  uris: runArtifactUris("s3://pms-artifacts", "2024-01-08-abc"),
+};
+const STATS = [
+  {
+    SPLIT: "train",
+    SESSIONS: 5000,
+    EVENTS: 21000,
+    FIRST_DAY: "2024-01-01",
+    LAST_DAY: "2024-01-05",
+    CONTENT: "123",
+    ITEMS: 900,
+  },
+  {
+    SPLIT: "validation",
+    SESSIONS: 800,
+    EVENTS: 3000,
+    FIRST_DAY: "2024-01-06",
+    LAST_DAY: "2024-01-06",
+    CONTENT: "456",
+    ITEMS: 400,
+  },
+  {
+    SPLIT: "test",
+    SESSIONS: 700,
+    EVENTS: 2900,
+    FIRST_DAY: "2024-01-07",
+    LAST_DAY: "2024-01-07",
+    CONTENT: "789",
+    ITEMS: 380,
+  },
+  {
+    SPLIT: "all",
+    SESSIONS: 6500,
+    EVENTS: 26900,
+    FIRST_DAY: "2024-01-01",
+    LAST_DAY: "2024-01-07",
+    CONTENT: "",
+    ITEMS: 1000,
+  },
+];
+
+describe("extract on Snowflake (mocked snowflake-sdk connection)", () => {
+  let connection: FakeSnowflakeConnection;
+  let warehouse: SnowflakeWarehouse;
+  let store: MemoryArtifactStore;
+  beforeEach(() => {
+    connection = new FakeSnowflakeConnection();
+    sdk.createConnection.mockReset();
+    sdk.createConnection.mockReturnValue(connection);
+    warehouse = new SnowflakeWarehouse({ account: "a", username: "u" }, { key: async () => ({ privateKey: PEM }) });
+    store = new MemoryArtifactStore();
+  });
+
+  it("starts one asynchronous COPY INTO the external stage, partitioned by split, with binds and the execution tag", async () => {
+    // An earlier, failed attempt left a part behind.
+    await store.put(`${RUN.uris.data.train}data_old.snappy.parquet`, "stale");
+    const state = await startExtract(warehouse, store, RUN, { stage: "PMS.ARTIFACTS_STAGE" });
+
+    expect(state).toEqual({
+      queryId: "01b2-query-1",
+      status: "running",
+      finished: false,
+      manifestUri: RUN.uris.data.manifest,
+    });
+    expect(await store.list(RUN.uris.data.train)).toEqual([]);
+    expect(connection.executed).toHaveLength(1);
+    const [unload] = connection.executed;
+    expect(unload?.asyncExec).toBe(true);
+    expect(unload?.parameters).toEqual({ QUERY_TAG: "nightly-2024-01-08" });
+    expect(unload?.binds).toEqual(["2024-01-07", "2024-01-06", "shop-1", "2024-01-01", "2024-01-07"]);
+    const sql = unload?.sqlText.replace(/\s+/g, " ") ?? "";
+    expect(sql).toMatch(/^copy into @PMS\.ARTIFACTS_STAGE\/runs\/2024-01-08-abc\/data\/ from \(select /);
+    expect(sql).toContain("from training_sessions where tenant = ? and session_date between ?::date and ?::date");
+    expect(sql).toContain('partition by ("split") file_format = (type = parquet) header = true');
+    for (const column of ["session_id", "tenant", "session_start_ms", "session_date", "items", "length"]) {
+      expect(sql).toContain(`as "${column}"`);
+    }
+    // No value of the run is spliced into the query: only the stage path carries the run id.
+    const query = sql.slice(sql.indexOf(" from ("));
+    expect(query).not.toContain("shop-1");
+    expect(query).not.toContain("2024-01-0");
+  });
+
+  it("reports running while Snowflake runs the unload, then writes the manifest from aggregate counts", async () => {
+    connection.statuses = ["RUNNING", "SUCCESS"];
+    connection.rowsFor = (text) => (text.includes("hash_agg") ? STATS : []);
+
+    const running = await checkExtract(warehouse, store, RUN, { queryId: "q-unload" });
+    expect(running).toEqual({
+      queryId: "q-unload",
+      status: "running",
+      finished: false,
+      manifestUri: RUN.uris.data.manifest,
+    });
+    expect(await store.exists(RUN.uris.data.manifest)).toBe(false);
+
+    const done = await checkExtract(
+      warehouse,
+      store,
+      RUN,
+      { queryId: "q-unload" },
+      {},
+      () => new Date("2024-01-08T03:00:00Z"),
+    );
+    expect(done.status).toBe("succeeded");
+    expect(connection.statusCalls).toEqual(["q-unload", "q-unload"]);
+    const stats = connection.executed.at(-1);
+    expect(stats?.asyncExec).toBeUndefined();
+    expect(stats?.binds).toEqual(["2024-01-07", "2024-01-06", "shop-1", "2024-01-01", "2024-01-07"]);
+    expect(stats?.sqlText).toContain("lateral flatten");
+    const manifest = JSON.parse(await store.getText(RUN.uris.data.manifest)) as DataManifest;
+    expect(manifest).toEqual(done.manifest);
+    expect(manifest.splits.validation).toEqual({
+      rows: 800,
+      sessions: 800,
+      events: 3000,
+      items: 400,
+      uri: "s3://pms-artifacts/runs/2024-01-08-abc/data/validation/",
+      firstDay: "2024-01-06",
+      lastDay: "2024-01-06",
+    });
+    expect(manifest.items).toBe(1000);
+    expect(manifest.createdAt).toBe("2024-01-08T03:00:00.000Z");
+  });
+
+  it("fails with ExtractFailed carrying Snowflake's message when the unload failed", async () => {
+    connection.statuses = ["FAILED_WITH_ERROR"];
+    const error = await checkExtract(warehouse, store, RUN, { queryId: "q" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExtractFailedError);
+    expect((error as Error).name).toBe("ExtractFailed");
+    expect((error as Error).message).toMatch(/does not exist/);
+  });
+
+  it("fails with InsufficientData when the train split is below minSessions", async () => {
+    connection.rowsFor = () => STATS.map((row) => (row.SPLIT === "train" ? { ...row, SESSIONS: 42 } : row));
+    await expect(checkExtract(warehouse, store, RUN, { queryId: "q" })).rejects.toThrow(InsufficientDataError);
+    await expect(checkExtract(warehouse, store, RUN, { queryId: "q" })).rejects.toThrow(
+      /42 training session\(s\) from 2024-01-01 to 2024-01-05, fewer than minSessions=100/,
+    );
+    expect(await store.exists(RUN.uris.data.manifest)).toBe(false);
+  });
+
+  it("refuses a stage name or run path that would have to be spliced unsafely", async () => {
+    await expect(startExtract(warehouse, store, RUN, { stage: "s; drop table x" })).rejects.toThrow(
+      /not an identifier/,
+    );
+    await expect(startExtract(warehouse, store, RUN, {})).rejects.toThrow(/SNOWFLAKE_UNLOAD_STAGE/);
+    const odd = { ...RUN, uris: runArtifactUris("s3://b", "x' or 1=1") };
+    await expect(startExtract(warehouse, store, odd, { stage: "S" })).rejects.toThrow(
+      /characters a stage path cannot carry/,
+    );
+  });
+});
