@@ -1,0 +1,205 @@
+import validateAsl from "asl-validator";
+import { Duration, Validations } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { StateMachine } from "aws-local-stepfunctions";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { beforeAll, describe, expect, it } from "vitest";
+import { PIPELINE_ERRORS } from "../../../core/pipeline/contracts.ts";
+import { STATE_NAMES } from "../../../lib/pipeline/state-names.ts";
+import {
+  BATCH_TRANSIENT_ERRORS,
+  LAMBDA_TASKS,
+  LAMBDA_TRANSIENT_ERRORS,
+  RETRYING_STATES,
+  TRAIN_STATE,
+  WAIT_STATES,
+} from "../../../lib/pipeline/tasks.ts";
+import { type AslDefinition, type CfnTemplate, definitionFromTemplate } from "../../../local/asl.ts";
+import { pipelineTestStack, TEST_JOB_QUEUE_ARN } from "./pipeline-test-stack.ts";
+
+type AslState = Record<string, unknown> & { Type: string };
+
+let template: Template;
+let asl: AslDefinition;
+let states: Record<string, AslState>;
+let functionLogicalIds: ReturnType<typeof pipelineTestStack>["functionLogicalIds"];
+
+// One synthesis, env-agnostic like `cdk synth` without a profile, with cdk-nag's AwsSolutions pack:
+// `app.synth()` throws on any unacknowledged finding.
+beforeAll(() => {
+  const built = pipelineTestStack({}, { envAgnostic: true });
+  Validations.of(built.app).addPlugins(new AwsSolutionsChecks(built.app));
+  const assembly = built.app.synth();
+  const json = assembly.getStackArtifact(built.stack.artifactId).template as CfnTemplate;
+  template = Template.fromJSON(json as Record<string, unknown>);
+  asl = definitionFromTemplate(json);
+  states = asl.States as Record<string, AslState>;
+  functionLogicalIds = built.functionLogicalIds;
+});
+
+function successors(state: AslState): string[] {
+  const next: string[] = [];
+  if (typeof state.Next === "string") next.push(state.Next);
+  if (typeof state.Default === "string") next.push(state.Default);
+  for (const choice of (state.Choices as { Next: string }[] | undefined) ?? []) next.push(choice.Next);
+  for (const catcher of (state.Catch as { Next: string }[] | undefined) ?? []) next.push(catcher.Next);
+  return next;
+}
+
+describe("the synthesized pipeline definition", () => {
+  it("is valid Amazon States Language for asl-validator and aws-local-stepfunctions", () => {
+    const { isValid, errorsText } = validateAsl(asl as never);
+    expect(errorsText("\n")).toBe("");
+    expect(isValid).toBe(true);
+    expect(() => new StateMachine(asl as never)).not.toThrow();
+  });
+
+  it("uses JSONPath, which aws-local-stepfunctions runs (it ignores JSONata)", () => {
+    expect(asl.QueryLanguage ?? "JSONPath").toBe("JSONPath");
+    for (const state of Object.values(states)) expect(state.QueryLanguage ?? "JSONPath").toBe("JSONPath");
+  });
+
+  it("uses exactly the exported state names, every one reachable from the start", () => {
+    expect(Object.keys(states).sort()).toEqual(Object.values(STATE_NAMES).sort());
+    const reached = new Set<string>();
+    const queue = [asl.StartAt];
+    for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+      if (reached.has(name)) continue;
+      reached.add(name);
+      const state = states[name];
+      expect(state, `${name} is referenced but not defined`).toBeDefined();
+      if (state !== undefined) queue.push(...successors(state));
+    }
+    expect([...reached].sort()).toEqual(Object.keys(states).sort());
+    expect(asl.StartAt).toBe(STATE_NAMES.prepareRun);
+  });
+
+  it("gives every Task a timeout and a Retry on transient errors with back-off", () => {
+    const tasks = Object.entries(states).filter(([, state]) => state.Type === "Task");
+    expect(tasks.map(([name]) => name).sort()).toEqual([...RETRYING_STATES].sort());
+    for (const [name, state] of tasks) {
+      expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
+      const [retrier] = state.Retry as Record<string, unknown>[];
+      const transient = name === TRAIN_STATE ? BATCH_TRANSIENT_ERRORS : LAMBDA_TRANSIENT_ERRORS;
+      expect(retrier, name).toMatchObject({ ErrorEquals: [...transient], BackoffRate: 2, JitterStrategy: "FULL" });
+      expect(retrier?.MaxAttempts, name).toBeGreaterThan(1);
+      expect(state.Catch, `${name} has no Catch`).toBeDefined();
+    }
+    expect(states[STATE_NAMES.train]?.TimeoutSeconds).toBe(Duration.hours(3).toSeconds());
+    expect(states[STATE_NAMES.startDbtRun]?.TimeoutSeconds).toBe(300);
+  });
+
+  it("ends every failure path in a Fail state with a pipeline error and a cause", () => {
+    const fails = Object.values(states).filter((state) => state.Type === "Fail");
+    expect(fails.length).toBeGreaterThanOrEqual(Object.keys(PIPELINE_ERRORS).length);
+    for (const fail of fails) {
+      expect(Object.values(PIPELINE_ERRORS)).toContain(fail.Error);
+      expect(fail.Cause ?? fail.CausePath).toEqual(expect.any(String));
+    }
+    expect(new Set(fails.map((fail) => fail.Error))).toEqual(new Set(Object.values(PIPELINE_ERRORS)));
+    // Every catcher leads to a Fail, or to the rollback that precedes one.
+    for (const [name, state] of Object.entries(states)) {
+      for (const catcher of (state.Catch as { Next: string }[] | undefined) ?? []) {
+        const target = states[catcher.Next];
+        const failsNext =
+          target?.Type === "Fail" || (target?.Type === "Task" && states[String(target.Next)]?.Type === "Fail");
+        expect(failsNext, `${name} catches into ${catcher.Next}`).toBe(true);
+      }
+    }
+  });
+
+  it("invokes each pipeline function from its state, the result landing at its state key", () => {
+    for (const spec of Object.values(LAMBDA_TASKS)) {
+      const state = states[spec.stateName];
+      expect(state?.Resource, spec.stateName).toBe(
+        `arn:aws:lambda:local:000000000000:function:${functionLogicalIds[spec.functionKey]}`,
+      );
+      if (spec.functionKey === "prepareRun") continue;
+      expect(state?.ResultPath, spec.stateName).toBe(spec.resultKey === null ? null : `$.${spec.resultKey}`);
+      expect(state?.Parameters, `${spec.stateName} passes the whole state`).toBeUndefined();
+    }
+    expect(states[STATE_NAMES.prepareRun]).toMatchObject({
+      Parameters: {
+        "input.$": "$",
+        execution: {
+          "name.$": "$$.Execution.Name",
+          "id.$": "$$.Execution.Id",
+          "startTime.$": "$$.Execution.StartTime",
+        },
+      },
+      ResultSelector: { "run.$": "$" },
+    });
+  });
+
+  it("runs training as a Batch job with the run's command, waiting for it to finish", () => {
+    expect(states[TRAIN_STATE]).toMatchObject({
+      Resource: "arn:aws:states:::batch:submitJob.sync",
+      Parameters: {
+        JobQueue: TEST_JOB_QUEUE_ARN,
+        "JobName.$": "States.Format('pms-test-train-{}', $.run.shortId)",
+        ContainerOverrides: { "Command.$": "$.run.trainingCommand" },
+      },
+      ResultSelector: { "jobId.$": "$.JobId", "status.$": "$.Status" },
+      ResultPath: "$.train",
+    });
+  });
+
+  it("polls with the configured waits", () => {
+    expect(WAIT_STATES.map((name) => states[name]?.Seconds)).toEqual([30, 20, 60]);
+  });
+
+  it("bounds the whole execution: the training timeout plus a day for the other stages", () => {
+    expect(asl.TimeoutSeconds).toBe(Duration.hours(3 + 24).toSeconds());
+  });
+});
+
+describe("the pipeline state machine resource", () => {
+  it("logs every event to an encrypted log group, without execution data, and traces with X-Ray", () => {
+    template.hasResourceProperties("AWS::StepFunctions::StateMachine", {
+      StateMachineName: "pms-test-pipeline",
+      LoggingConfiguration: {
+        IncludeExecutionData: false,
+        Level: "ALL",
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { "Fn::GetAtt": [Match.anyValue(), "Arn"] } } }],
+      },
+      TracingConfiguration: { Enabled: true },
+    });
+    template.hasResourceProperties("AWS::Logs::LogGroup", {
+      LogGroupName: "/aws/vendedlogs/states/pms-test-pipeline",
+      RetentionInDays: 30,
+      KmsKeyId: { "Fn::GetAtt": [Match.stringLikeRegexp("^PipelineLogKey"), "Arn"] },
+    });
+    template.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
+  });
+
+  it("may invoke the pipeline's functions and run the training job, nothing more", () => {
+    const policies = template.findResources("AWS::IAM::Policy", {
+      Properties: { Roles: [{ Ref: Match.stringLikeRegexp("^PipelineRole") }] },
+    });
+    const statements = Object.values(policies).flatMap(
+      (policy) =>
+        (
+          policy as {
+            Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } };
+          }
+        ).Properties.PolicyDocument.Statement,
+    );
+    const invoke = statements.filter((statement) => statement.Action === "lambda:InvokeFunction");
+    const invoked = new Set(
+      invoke.flatMap((statement) =>
+        (statement.Resource as unknown[]).flatMap(
+          (resource) => JSON.stringify(resource).match(/Fn[A-Za-z]+[0-9A-F]{8}/g) ?? [],
+        ),
+      ),
+    );
+    expect([...invoked].sort()).toEqual(Object.values(functionLogicalIds).sort());
+    const submit = statements.find((statement) => statement.Action === "batch:SubmitJob");
+    expect(JSON.stringify(submit?.Resource)).toContain(TEST_JOB_QUEUE_ARN);
+  });
+
+  it("refuses an execution timeout shorter than the training timeout, naming both", () => {
+    expect(() => pipelineTestStack({ timeout: Duration.hours(2) })).toThrow(
+      /timeout \(2 hours\) must be longer than trainingJob.timeout \(3 hours\)/,
+    );
+  });
+});
