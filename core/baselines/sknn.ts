@@ -47,6 +47,8 @@ export class SknnRecommender implements Recommender {
   private readonly popular: Recommendation[];
   // Scratch space reused by every query instead of allocating maps per session.
   private readonly candidateMark: Int32Array;
+  /** Room for every candidate of a query: at most `sampleSize` sessions per distinct known item. */
+  private candidates = new Int32Array(0);
   private readonly itemWeight: Float64Array;
   private readonly itemLastStep: Int32Array;
   private readonly itemMark: Int32Array;
@@ -114,18 +116,22 @@ export class SknnRecommender implements Recommender {
       this.itemLastStep[id] = length - position;
     }
     if (known.length === 0) return [];
+    if (this.candidates.length < known.length * this.sampleSize) {
+      this.candidates = new Int32Array(known.length * this.sampleSize);
+    }
     const distinctItems = new Set(session).size;
 
-    const candidates: number[] = [];
+    let found = 0;
     for (const item of known) {
       for (const candidate of this.sessionsOfItem[item] as Int32Array) {
         if (this.candidateMark[candidate] === stamp) continue;
         this.candidateMark[candidate] = stamp;
-        candidates.push(candidate);
+        this.candidates[found++] = candidate;
       }
     }
-    candidates.sort((a, b) => b - a);
-    if (candidates.length > this.sampleSize) candidates.length = this.sampleSize;
+    // Typed-array sort is numeric and several times faster than Array#sort with a comparator.
+    const sorted = this.candidates.subarray(0, found).sort();
+    const candidates = sorted.subarray(Math.max(0, found - this.sampleSize));
 
     const similar: { session: number; similarity: number; step: number }[] = [];
     for (const candidate of candidates) {

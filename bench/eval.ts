@@ -1,0 +1,149 @@
+/**
+ * `npm run bench -- eval [--points 10000,100000] [--items 20000] [--model <model.tar.gz>]`
+ *
+ * Time and peak RSS of the Evaluate stage's scoring on synthetic sessions over a 20,000-item
+ * catalogue. Each size runs in a fresh child process so its peak RSS is its own. Per size:
+ * - `modelSeconds`: scoring the model alone on every point (the target: 100k points < 60 s);
+ * - `suiteSeconds`: the whole suite — model, three baselines, bootstrap, slices, behavioural tests.
+ * The model is a trained TF.js model when `--model` is given, else V-SkNN (the strongest and
+ * slowest baseline) stands in, and the output says which.
+ */
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { FileSystemArtifactStore } from "../core/artifacts/filesystem.ts";
+import { countItems } from "../core/baselines/popularity.ts";
+import { SknnRecommender } from "../core/baselines/sknn.ts";
+import { seededRandom } from "../core/evaluation/bootstrap.ts";
+import { scoreRecommender, testPoints } from "../core/evaluation/metrics.ts";
+import { runEvaluationSuite } from "../core/evaluation/suite.ts";
+import type { Recommender } from "../core/model/recommender.ts";
+
+interface SizeFigures {
+  readonly points: number;
+  readonly model: string;
+  readonly catalogueItems: number;
+  readonly trainingSessions: number;
+  readonly trainingEvents: number;
+  readonly modelSeconds: number;
+  readonly modelPointsPerSecond: number;
+  readonly suiteSeconds: number;
+  readonly peakRssMiB: number;
+  readonly hr20: number;
+  readonly baselinesHr20: Record<string, number>;
+}
+
+/** Sessions that walk a 20k-item catalogue: mostly to a nearby item (learnable), sometimes to a Zipf-popular one. */
+function syntheticSessions(count: number, items: number, seed: number, startMs: number) {
+  const random = seededRandom(seed);
+  const zipf = () => Math.min(items - 1, Math.floor(items ** random() - 1));
+  return Array.from({ length: count }, (_, index) => {
+    const length = 2 + Math.floor(-Math.log(1 - random()) * 3.5);
+    let current = zipf();
+    const sequence = [`p${current}`];
+    for (let step = 1; step < length; step++) {
+      current = random() < 0.6 ? (current + 1 + Math.floor(random() * 3)) % items : zipf();
+      sequence.push(`p${current}`);
+    }
+    return { items: sequence, session_start_ms: startMs + index * 1000 };
+  });
+}
+
+async function measure(points: number, items: number, modelUri: string | undefined): Promise<SizeFigures> {
+  const train = syntheticSessions(Math.max(50_000, points * 2), items, 1, 0);
+  // Test sessions average ~3.5 points; generate until there are enough, then cut to the exact count.
+  const test = syntheticSessions(Math.ceil(points / 3), items, 2, 10 ** 12);
+  let allPoints = testPoints(test);
+  while (allPoints.length < points) {
+    test.push(...syntheticSessions(Math.ceil(points / 10), items, test.length + 3, 10 ** 12 + test.length * 1000));
+    allPoints = testPoints(test);
+  }
+  let model: Recommender;
+  let modelName: string;
+  if (modelUri) {
+    const { loadModelRecommender } = await import("../core/model/load.ts");
+    model = await loadModelRecommender(new FileSystemArtifactStore(), modelUri);
+    modelName = `TF.js model ${modelUri}`;
+  } else {
+    model = new SknnRecommender(train);
+    modelName = "V-SkNN standing in for the model (no --model given)";
+  }
+  // Cut the test sessions' points to exactly `points` by dropping whole sessions from the end, then trimming.
+  const exact = allPoints.slice(0, points);
+  const lastSession = exact[exact.length - 1]?.session ?? 0;
+  const cutSessions = test.slice(0, lastSession + 1);
+  const itemCounts = countItems(train);
+
+  const started = performance.now();
+  const scored = await scoreRecommender(model, exact, { itemCounts, ks: [10, 20], batchSize: 512 });
+  const modelSeconds = (performance.now() - started) / 1000;
+
+  const suiteStarted = performance.now();
+  const summary = await runEvaluationSuite({
+    challenger: model,
+    trainSessions: train,
+    testSessions: cutSessions,
+    gate: ["hr@20 >= popularity + 0.05", "mrr@20 >= champion - 0.01"],
+    options: { maxPoints: points },
+  });
+  const suiteSeconds = (performance.now() - suiteStarted) / 1000;
+  return {
+    points: exact.length,
+    model: modelName,
+    catalogueItems: itemCounts.size,
+    trainingSessions: train.length,
+    trainingEvents: summary.training.events,
+    modelSeconds: Number(modelSeconds.toFixed(2)),
+    modelPointsPerSecond: Math.round(exact.length / modelSeconds),
+    suiteSeconds: Number(suiteSeconds.toFixed(2)),
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    hr20: Number((scored.metrics["hr@20"] ?? 0).toFixed(4)),
+    baselinesHr20: Object.fromEntries(
+      summary.baselines.map((baseline) => [baseline.label, Number((baseline.metrics["hr@20"] ?? 0).toFixed(4))]),
+    ),
+  };
+}
+
+function option(args: string[], name: string): string | undefined {
+  const index = args.indexOf(name);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+function inChild(points: number, items: number, modelUri: string | undefined): Promise<SizeFigures> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), [], {
+      execArgv: ["--import", "tsx"],
+      env: { ...process.env, PMS_BENCH_EVAL_CHILD: JSON.stringify({ points, items, modelUri }) },
+    });
+    child.once("message", (figures) => resolve(figures as SizeFigures));
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      if (code !== 0) reject(new Error(`bench eval child for ${points} points exited with ${code}`));
+    });
+  });
+}
+
+export async function run(args: string[]) {
+  const sizes = (option(args, "--points") ?? "10000,100000").split(",").map(Number);
+  const items = Number(option(args, "--items") ?? 20_000);
+  const modelUri = option(args, "--model");
+  const figures: SizeFigures[] = [];
+  for (const points of sizes) {
+    const result = await inChild(points, items, modelUri);
+    console.error(
+      `${points} points: model ${result.modelSeconds} s, suite ${result.suiteSeconds} s, peak RSS ${result.peakRssMiB} MiB`,
+    );
+    figures.push(result);
+  }
+  return {
+    machine: "2 cores shared with other work",
+    target: "100k points scored by the model in < 60 s",
+    sizes: figures,
+  };
+}
+
+const childRequest = process.env.PMS_BENCH_EVAL_CHILD;
+if (childRequest && process.send) {
+  const { points, items, modelUri } = JSON.parse(childRequest) as { points: number; items: number; modelUri?: string };
+  const figures = await measure(points, items, modelUri);
+  process.send(figures, () => process.exit(0));
+}
