@@ -74,7 +74,8 @@ function resolve(value: unknown, resources: Record<string, CfnResource>, where: 
     if (Array.isArray(getAtt) && typeof getAtt[0] === "string") {
       const resource = resources[getAtt[0]];
       if (resource === undefined) throw new Error(`${where}: Fn::GetAtt of unknown resource ${getAtt[0]}`);
-      if (getAtt[1] !== "Arn")
+      // Most resources call their ARN attribute `Arn`; some name it after the type (`JobQueueArn`).
+      if (typeof getAtt[1] !== "string" || !/^(?:[A-Za-z]+)?Arn$/.test(getAtt[1]))
         throw new Error(`${where}: Fn::GetAtt ${getAtt[0]}.${String(getAtt[1])} cannot be resolved offline`);
       return placeholderArn(resource.Type, getAtt[0]);
     }
@@ -83,7 +84,9 @@ function resolve(value: unknown, resources: Record<string, CfnResource>, where: 
       return join[1].map((part) => resolve(part, resources, where)).join(join[0]);
     }
   }
-  throw new Error(`${where}: cannot resolve ${JSON.stringify(value)} offline (only Ref, Fn::GetAtt .Arn and Fn::Join)`);
+  throw new Error(
+    `${where}: cannot resolve ${JSON.stringify(value)} offline (only Ref, Fn::GetAtt of an ARN attribute and Fn::Join)`,
+  );
 }
 
 /**
