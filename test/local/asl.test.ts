@@ -121,7 +121,7 @@ describe("definitionFromTemplate", () => {
     ).toThrow(/Ref to unknown resource Missing/);
     expect(() =>
       definitionFromTemplate(
-        machineWith({ DefinitionString: { "Fn::Join": ["", [{ "Fn::Sub": "${AWS::Region}" }]] } }),
+        machineWith({ DefinitionString: { "Fn::Join": ["", [{ "Fn::Sub": "arn:aws:sns:us-east-1:1:topic" }]] } }),
       ),
     ).toThrow(/cannot resolve .*Fn::Sub/);
     expect(() => definitionFromTemplate(machineWith({ DefinitionString: '{"Comment":"no states"}' }))).toThrow(
