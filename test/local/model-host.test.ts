@@ -40,7 +40,8 @@ async function model(name: string, content: string): Promise<string> {
 }
 
 const items = Array.from({ length: 30 }, (_, index) => String(214536500 + index));
-const good = (name: string) => JSON.stringify({ name, items });
+/** Each answer takes 30 ms, so requests are always in flight when the proxy switches. */
+const good = (name: string) => JSON.stringify({ name, items, delayMs: 30 });
 
 function request(shortId: string, modelUri: string) {
   return { endpointName: ENDPOINT, runId: `run-${shortId}`, shortId, modelUri };
@@ -94,10 +95,8 @@ function generateLoad(workers = 6) {
 
 const pause = (ms: number) => new Promise((resolvePause) => setTimeout(resolvePause, ms));
 
-beforeAll(async () => {
-  home = await mkdtemp(join(tmpdir(), "pms-endpoint-"));
-  port = await freePort();
-  host = new LocalModelHost({
+function stubHost(startupTimeoutMs: number): LocalModelHost {
+  return new LocalModelHost({
     home,
     port,
     endpointName: ENDPOINT,
@@ -105,9 +104,16 @@ beforeAll(async () => {
       command: process.execPath,
       args: [STUB, "--model", modelUri, "--port", String(backendPort)],
     }),
-    startupTimeoutMs: 3000,
+    startupTimeoutMs,
     drainTimeoutMs: 5000,
   });
+}
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), "pms-endpoint-"));
+  port = await freePort();
+  // Generous: seven other engineers share the two cores, and a process start can take seconds.
+  host = stubHost(20_000);
 });
 
 afterAll(async () => {
@@ -160,7 +166,7 @@ describe("LocalModelHost", () => {
     // A is kept (running) until the pipeline is done with B, so a failed smoke test can go back to it.
     const state = await readEndpointState(home);
     expect(state?.previous?.endpointConfigName).toBe("pms-local-a0000001");
-    expect(state?.previous?.pid).not.toBeNull();
+    expect(() => process.kill(state?.previous?.pid ?? -1, 0)).not.toThrow();
   });
 
   it("keeps B serving when model C cannot start, and reports the update as failed", async () => {
@@ -192,7 +198,7 @@ describe("LocalModelHost", () => {
     await pause(200);
     const deployedD = await startDeployment(
       host,
-      request("d0000004", await model("D", JSON.stringify({ name: "D", items: ["1", "2", "3"] }))),
+      request("d0000004", await model("D", JSON.stringify({ name: "D", items: ["1", "2", "3"], delayMs: 30 }))),
       { timeoutSeconds: 60 },
     );
 
@@ -245,8 +251,9 @@ describe("LocalModelHost", () => {
   it("reports a first deployment that cannot start as Failed, and deletes the endpoint on roll-back", async () => {
     // Prepare
     await host.deleteEndpoint(ENDPOINT);
+    const impatient = stubHost(2000);
     const failing = await startDeployment(
-      host,
+      impatient,
       request("f0000006", await model("F", JSON.stringify({ name: "F", items, ping: 503 }))),
       {
         timeoutSeconds: 60,
@@ -259,9 +266,44 @@ describe("LocalModelHost", () => {
 
     // Assess
     expect(checked).toMatchObject({ status: "Failed", finished: true, succeeded: false });
-    expect(checked.failureReason).toMatch(/pms-local-f0000006 did not become healthy: no 200 from \/ping within 3 s/);
+    expect(checked.failureReason).toMatch(/pms-local-f0000006 did not become healthy: no 200 from \/ping within 2 s/);
     expect(rollback.action).toBe("deleted-endpoint");
     expect(await readEndpointState(home)).toBeNull();
     await expect(host.status(ENDPOINT)).rejects.toMatchObject({ name: "EndpointNotFound" });
+  });
+});
+
+describe("the front proxy", () => {
+  it("refuses the control path without the token and answers 502 with a reason when the backend is down", async () => {
+    // Prepare: a proxy pointed at a port nobody listens on.
+    const { createFrontProxy } = await import("../../local/model-host.ts");
+    const deadPort = await freePort();
+    const proxy = createFrontProxy(deadPort, "secret-token");
+    await new Promise<void>((resolveListen) => proxy.listen(0, "127.0.0.1", resolveListen));
+    const address = proxy.address();
+    const proxyPort = typeof address === "object" && address ? address.port : 0;
+
+    try {
+      // Act
+      const forbidden = await fetch(`http://127.0.0.1:${proxyPort}/_pms/backend`, {
+        method: "PUT",
+        body: JSON.stringify({ port: 1 }),
+      });
+      const badPort = await fetch(`http://127.0.0.1:${proxyPort}/_pms/backend`, {
+        method: "PUT",
+        headers: { "x-pms-control-token": "secret-token" },
+        body: JSON.stringify({ port: "eighty" }),
+      });
+      const unreachable = await fetch(`http://127.0.0.1:${proxyPort}/invocations`, { method: "POST", body: "{}" });
+
+      // Assess
+      expect(forbidden.status).toBe(403);
+      expect(badPort.status).toBe(400);
+      expect(await badPort.json()).toEqual({ error: "port must be a TCP port" });
+      expect(unreachable.status).toBe(502);
+      expect(((await unreachable.json()) as { error: string }).error).toMatch(/^the serving process did not answer: connect ECONNREFUSED/);
+    } finally {
+      proxy.close();
+    }
   });
 });
