@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Construct } from "constructs";
 import { z } from "zod";
+import { EndpointSettingsSchema, minimumDeployTimeoutSeconds } from "../core/deploy/settings.ts";
 import { type RunDefaults, RunDefaultsSchema } from "../core/pipeline/run-context.ts";
 
 /**
@@ -96,6 +97,11 @@ const DbtCloudSchema = z
       .min(1)
       .max(24 * 60)
       .default(120),
+    /**
+     * Overrides the job's own commands for pipeline runs (dbt Cloud's `steps_override`).
+     * @default the job's configured commands
+     */
+    steps: z.array(z.string().regex(/^dbt /, "must be a dbt command such as dbt build")).min(1).optional(),
   })
   .strict();
 
@@ -168,52 +174,31 @@ const BatchSchema = z
     path: ["jobVcpus"],
   });
 
-const InstanceVariantSchema = z
-  .object({
-    kind: z.literal("instance"),
-    instanceType: z.string().regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, "must be a SageMaker instance type, e.g. ml.m5.large"),
-    instanceCount: positiveInt(100).default(1),
-  })
-  .strict();
-
-const ServerlessVariantSchema = z
-  .object({
-    kind: z.literal("serverless"),
-    memorySizeMb: z
-      .number()
-      .refine(
-        (mb) => [1024, 2048, 3072, 4096, 5120, 6144].includes(mb),
-        "must be 1024, 2048, 3072, 4096, 5120 or 6144",
-      ),
-    maxConcurrency: positiveInt(200).default(5),
-  })
-  .strict();
-
-const TrafficShiftingSchema = z.discriminatedUnion("mode", [
-  z.object({ mode: z.literal("all-at-once") }).strict(),
-  z
-    .object({
-      mode: z.literal("canary"),
-      canaryPercent: z.number().int().min(1).max(50),
-      waitMinutes: z.number().int().min(1).max(60),
-    })
-    .strict(),
-]);
-
 const SageMakerSchema = z
   .object({
-    /** @default `<namePrefix>-recommender` */
-    endpointName: resourceName(48).optional(),
+    /**
+     * Models and endpoint configs are named `<endpointName>-<run shortId ≤ 24>` within SageMaker's
+     * 63 characters, and IAM is scoped to that prefix — hence at most 38.
+     * @default `<namePrefix>-recommender`
+     */
+    endpointName: resourceName(38).optional(),
     /** @default `<namePrefix>-recommender` */
     modelPackageGroupName: resourceName(63).optional(),
-    serving: z
-      .discriminatedUnion("kind", [InstanceVariantSchema, ServerlessVariantSchema])
-      .default({ kind: "instance", instanceType: "ml.m5.large", instanceCount: 1 }),
-    trafficShifting: TrafficShiftingSchema.default({ mode: "all-at-once" }),
-    bakingPeriodMinutes: z.number().int().min(0).max(180).default(10),
+    /** `PMS_ENDPOINT_SETTINGS`, validated by the same schema start-deployment parses it with. */
+    endpoint: EndpointSettingsSchema.default({
+      type: "instance",
+      instanceType: "ml.m5.large",
+      instanceCount: 1,
+      trafficShifting: "all-at-once",
+      stepPercent: 50,
+      bakingPeriodSeconds: 600,
+      terminationWaitSeconds: 0,
+    }),
     keepDeployments: positiveInt(50).default(3),
-    deployTimeoutMinutes: positiveInt(24 * 60).default(60),
+    deployTimeoutMinutes: positiveInt(8 * 60).default(60),
     pollIntervalSeconds: z.number().int().min(10).max(3600).default(60),
+    /** The smoke test fails when one invocation takes longer than this. */
+    smokeTestMaxLatencyMs: positiveInt(60_000).default(5000),
     /** Alarms that roll a blue/green update back: p99 model latency, and 5xx errors per minute. */
     alarms: z
       .object({
@@ -225,18 +210,12 @@ const SageMakerSchema = z
   })
   .strict()
   .superRefine((sagemaker, context) => {
-    if (sagemaker.trafficShifting.mode !== "canary") return;
-    if (sagemaker.serving.kind === "serverless") {
+    const needed = minimumDeployTimeoutSeconds(sagemaker.endpoint);
+    if (sagemaker.deployTimeoutMinutes * 60 < needed) {
       context.addIssue({
         code: "custom",
-        message: "canary traffic shifting needs instance-based serving; use all-at-once with serverless",
-        path: ["trafficShifting", "mode"],
-      });
-    } else if (sagemaker.serving.instanceCount < 2) {
-      context.addIssue({
-        code: "custom",
-        message: "a canary is a slice of the new fleet: set serving.instanceCount to 2 or more, or use all-at-once",
-        path: ["trafficShifting", "mode"],
+        message: `too short for the traffic shifting and baking configured in sagemaker.endpoint: at least ${Math.ceil(needed / 60)} minutes`,
+        path: ["deployTimeoutMinutes"],
       });
     }
   });
@@ -319,6 +298,7 @@ export const EXAMPLE_CONFIG = {
     tokenSecretName: "pms/dbt-cloud-token",
     pollIntervalSeconds: 60,
     timeoutMinutes: 120,
+    steps: ["dbt build --select +marts"],
   },
   snowflake: {
     account: "myorg-myaccount",
@@ -349,12 +329,19 @@ export const EXAMPLE_CONFIG = {
   sagemaker: {
     endpointName: "pms-recommender",
     modelPackageGroupName: "pms-recommender",
-    serving: { kind: "instance", instanceType: "ml.m5.large", instanceCount: 1 },
-    trafficShifting: { mode: "all-at-once" },
-    bakingPeriodMinutes: 10,
+    endpoint: {
+      type: "instance",
+      instanceType: "ml.m5.large",
+      instanceCount: 2,
+      trafficShifting: "canary",
+      stepPercent: 50,
+      bakingPeriodSeconds: 600,
+      terminationWaitSeconds: 0,
+    },
     keepDeployments: 3,
     deployTimeoutMinutes: 60,
     pollIntervalSeconds: 60,
+    smokeTestMaxLatencyMs: 5000,
     alarms: { modelLatencyP99Ms: 500, invocation5xxErrorsPerMinute: 1 },
   },
   runDefaults: {
@@ -481,47 +468,4 @@ export function loadDeployConfigFromCdkJson(
 /** What PrepareRun resolves an execution's input against: the configured defaults plus where runs live. */
 export function runDefaultsFrom(config: DeployConfig, artifactRoot: string): RunDefaults {
   return RunDefaultsSchema.parse({ ...config.runDefaults, artifactRoot });
-}
-
-/**
- * `PMS_ENDPOINT_SETTINGS` for start-deployment: how the endpoint serves and how an update shifts
- * traffic. Field names follow SageMaker's API so the handler maps them one to one.
- */
-export interface EndpointSettings {
-  readonly variantName: string;
-  readonly serving:
-    | { readonly kind: "instance"; readonly instanceType: string; readonly initialInstanceCount: number }
-    | { readonly kind: "serverless"; readonly memorySizeInMb: number; readonly maxConcurrency: number };
-  readonly trafficRouting:
-    | { readonly type: "ALL_AT_ONCE"; readonly waitIntervalInSeconds: number }
-    | {
-        readonly type: "CANARY";
-        readonly canarySizePercent: number;
-        readonly waitIntervalInSeconds: number;
-      };
-  /** Blue/green baking period: how long the old fleet stays up, watched by the rollback alarms. */
-  readonly terminationWaitInSeconds: number;
-}
-
-/** The production variant name the rollback alarms watch; start-deployment must use the same. */
-export const ENDPOINT_VARIANT_NAME = "AllTraffic";
-
-export function endpointSettingsFrom(config: DeployConfig): EndpointSettings {
-  const { serving, trafficShifting, bakingPeriodMinutes } = config.sagemaker;
-  return {
-    variantName: ENDPOINT_VARIANT_NAME,
-    serving:
-      serving.kind === "instance"
-        ? { kind: "instance", instanceType: serving.instanceType, initialInstanceCount: serving.instanceCount }
-        : { kind: "serverless", memorySizeInMb: serving.memorySizeMb, maxConcurrency: serving.maxConcurrency },
-    trafficRouting:
-      trafficShifting.mode === "canary"
-        ? {
-            type: "CANARY",
-            canarySizePercent: trafficShifting.canaryPercent,
-            waitIntervalInSeconds: trafficShifting.waitMinutes * 60,
-          }
-        : { type: "ALL_AT_ONCE", waitIntervalInSeconds: 0 },
-    terminationWaitInSeconds: bakingPeriodMinutes * 60,
-  };
 }

@@ -4,7 +4,8 @@ import type * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as sagemaker from "aws-cdk-lib/aws-sagemaker";
 import { Construct } from "constructs";
-import { type DeployConfig, ENDPOINT_VARIANT_NAME } from "../config.ts";
+import { VARIANT_NAME } from "../../core/deploy/names.ts";
+import type { DeployConfig } from "../config.ts";
 import { acknowledgeNag } from "../nag.ts";
 import type { ArtifactBucket } from "./artifact-bucket.ts";
 
@@ -88,7 +89,7 @@ export class ModelServing extends Construct {
       }),
     );
 
-    const dimensionsMap = { EndpointName: endpointName, VariantName: ENDPOINT_VARIANT_NAME };
+    const dimensionsMap = { EndpointName: endpointName, VariantName: VARIANT_NAME };
     const errors = new cloudwatch.Alarm(this, "Invocation5xxErrors", {
       alarmName: `${endpointName}-invocation-5xx-errors`,
       alarmDescription: `5xx answers from ${endpointName}: rolls a blue/green update back while it is baking`,
@@ -141,13 +142,18 @@ export class ModelServing extends Construct {
 
   /** The alarm names start-deployment puts in the update's AutoRollbackConfiguration. */
   get rollbackAlarmNames(): string[] {
-    return this.rollbackAlarms.map((alarm) => alarm.alarmName);
+    // The names are fixed at synth, so the function's environment shows them rather than Refs.
+    return this.rollbackAlarms.map((alarm) => (alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmName as string);
   }
 
   /** register-model: create model package versions in this project's group and set their approval. */
   grantRegister(grantee: iam.IGrantable): void {
     this.grant(grantee, [
-      { actions: ["sagemaker:DescribeModelPackageGroup"], resources: [this.arns.modelPackageGroup] },
+      {
+        // The group is created by this stack; the registry creates it only if someone deleted it.
+        actions: ["sagemaker:DescribeModelPackageGroup", "sagemaker:CreateModelPackageGroup"],
+        resources: [this.arns.modelPackageGroup],
+      },
       {
         actions: ["sagemaker:CreateModelPackage", "sagemaker:AddTags"],
         resources: [this.arns.modelPackageGroup, this.arns.modelPackages],
@@ -184,7 +190,9 @@ export class ModelServing extends Construct {
         actions: ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
         resources: [this.arns.endpoint, this.arns.endpointConfigs],
       },
-      { actions: ["sagemaker:DescribeEndpoint"], resources: [this.arns.endpoint] },
+      // A Failed endpoint (it never served) can only be deleted, then created anew by the retry.
+      { actions: ["sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint"], resources: [this.arns.endpoint] },
+      { actions: ["sagemaker:ListTags"], resources: [this.arns.endpointConfigs] },
       {
         actions: ["sagemaker:AddTags"],
         resources: [this.arns.endpoint, this.arns.endpointConfigs, this.arns.models],
@@ -220,7 +228,8 @@ export class ModelServing extends Construct {
         actions: ["sagemaker:UpdateEndpoint"],
         resources: [this.arns.endpoint, this.arns.endpointConfigs],
       },
-      { actions: ["sagemaker:DescribeEndpoint"], resources: [this.arns.endpoint] },
+      // A first deployment that fails its smoke test has nothing to go back to: it is deleted.
+      { actions: ["sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint"], resources: [this.arns.endpoint] },
       { actions: ["sagemaker:DescribeEndpointConfig"], resources: [this.arns.endpointConfigs] },
     ]);
   }
@@ -230,10 +239,11 @@ export class ModelServing extends Construct {
     this.grant(grantee, [
       { actions: ["sagemaker:DescribeEndpoint"], resources: [this.arns.endpoint] },
       {
-        actions: ["sagemaker:DescribeEndpointConfig", "sagemaker:DeleteEndpointConfig"],
+        actions: ["sagemaker:DescribeEndpointConfig", "sagemaker:DeleteEndpointConfig", "sagemaker:ListTags"],
         resources: [this.arns.endpointConfigs],
       },
-      { actions: ["sagemaker:DeleteModel"], resources: [this.arns.models] },
+      // Tags confirm a model is this endpoint's before it is deleted.
+      { actions: ["sagemaker:DeleteModel", "sagemaker:ListTags"], resources: [this.arns.models] },
     ]);
     this.grantListing(grantee, ["sagemaker:ListEndpointConfigs", "sagemaker:ListModels"]);
   }

@@ -4,7 +4,7 @@ import type * as iam from "aws-cdk-lib/aws-iam";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import { type DeployConfig, endpointSettingsFrom, runDefaultsFrom } from "../config.ts";
+import { type DeployConfig, runDefaultsFrom } from "../config.ts";
 import type { PipelineFunctions } from "../pipeline/pipeline-functions.ts";
 import { projectPath } from "../project-paths.ts";
 import type { ArtifactBucket } from "./artifact-bucket.ts";
@@ -110,6 +110,7 @@ export class PipelineLambdas extends Construct {
       DBT_CLOUD_JOB_ID: String(config.dbtCloud.jobId),
       DBT_CLOUD_TOKEN_SECRET_ID: config.dbtCloud.tokenSecretName,
       DBT_RUN_TIMEOUT_SECONDS: String(config.dbtCloud.timeoutMinutes * 60),
+      ...(config.dbtCloud.steps ? { DBT_CLOUD_JOB_STEPS: JSON.stringify(config.dbtCloud.steps) } : {}),
     };
     const snowflakeEnvironment = {
       SNOWFLAKE_ACCOUNT: config.snowflake.account,
@@ -174,7 +175,11 @@ export class PipelineLambdas extends Construct {
       "registerModel",
       "register-model",
       "Registers the model version with its metrics and approval",
-      { ...registry, PMS_SERVING_IMAGE_URI: serving.servingImageUri },
+      {
+        ...registry,
+        PMS_SERVING_IMAGE_URI: serving.servingImageUri,
+        PMS_RESOURCE_TAGS: JSON.stringify(config.costTags),
+      },
     );
     artifacts.grantReadRuns(registerModel);
     serving.grantRegister(registerModel);
@@ -187,7 +192,7 @@ export class PipelineLambdas extends Construct {
         ...endpoint,
         PMS_SERVING_IMAGE_URI: serving.servingImageUri,
         PMS_SAGEMAKER_ROLE_ARN: serving.executionRole.roleArn,
-        PMS_ENDPOINT_SETTINGS: JSON.stringify(endpointSettingsFrom(config)),
+        PMS_ENDPOINT_SETTINGS: JSON.stringify(config.sagemaker.endpoint),
         PMS_ROLLBACK_ALARM_NAMES: JSON.stringify(serving.rollbackAlarmNames),
         PMS_DEPLOY_TIMEOUT_SECONDS: String(config.sagemaker.deployTimeoutMinutes * 60),
         PMS_RESOURCE_TAGS: JSON.stringify(config.costTags),
@@ -207,7 +212,7 @@ export class PipelineLambdas extends Construct {
       "smokeTest",
       "smoke-test",
       "Invokes the endpoint with sessions from the run's test split",
-      endpoint,
+      { ...endpoint, PMS_SMOKE_TEST_MAX_MS: String(config.sagemaker.smokeTestMaxLatencyMs) },
       { memorySize: 512, timeout: Duration.minutes(3) },
     );
     artifacts.grantReadRuns(smokeTest);
