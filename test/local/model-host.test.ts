@@ -301,7 +301,9 @@ describe("the front proxy", () => {
       expect(badPort.status).toBe(400);
       expect(await badPort.json()).toEqual({ error: "port must be a TCP port" });
       expect(unreachable.status).toBe(502);
-      expect(((await unreachable.json()) as { error: string }).error).toMatch(/^the serving process did not answer: connect ECONNREFUSED/);
+      expect(((await unreachable.json()) as { error: string }).error).toMatch(
+        /^the serving process did not answer: connect ECONNREFUSED/,
+      );
     } finally {
       proxy.close();
     }
