@@ -6,13 +6,24 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from "aws-local-stepfunctions";
-import type { ProgressReporter } from "./progress.ts";
 import type { StageTiming } from "./run-record.ts";
 
 type JSONValue = Parameters<StateMachine["run"]>[0];
 type Overrides = NonNullable<RunOptions["overrides"]>;
 
 export type TaskOverride = (input: JSONValue) => Promise<JSONValue>;
+
+/** One state's lifecycle event, as the live progress output consumes them. */
+export type StateEvent =
+  | { readonly kind: "entered"; readonly state: string; readonly type: string }
+  | {
+      readonly kind: "exited" | "failed";
+      readonly state: string;
+      readonly type: string;
+      readonly seconds: number;
+      readonly detail?: string;
+    }
+  | { readonly kind: "retried"; readonly state: string; readonly type: string; readonly attempt: number };
 
 export interface LocalExecutionOptions {
   readonly definition: StateMachineDefinition;
@@ -22,7 +33,7 @@ export interface LocalExecutionOptions {
   readonly taskOverrides: Readonly<Record<string, TaskOverride>>;
   readonly waitTimeOverrides?: Readonly<Record<string, number>>;
   readonly retryIntervalOverrides?: Overrides["retryIntervalOverrides"];
-  readonly reporter: ProgressReporter;
+  readonly onStateEvent?: (event: StateEvent) => void;
   readonly signal?: AbortSignal;
   readonly now?: () => Date;
 }
@@ -94,20 +105,22 @@ export async function executeLocally(options: LocalExecutionOptions): Promise<Lo
   let failedTask: string | undefined;
   let lastEntered: string | undefined;
   let executionFailure: { name: string; cause: string } | undefined;
-  const reporter = options.reporter;
+  const emit = options.onStateEvent ?? (() => undefined);
 
-  const close = (name: string, type: string, at: number, outcome: StageTiming["outcome"], detail?: string) => {
+  const close = (name: string, type: string, at: number, outcome: "succeeded" | "failed", detail?: string) => {
     const started = entered.get(name);
-    const seconds = started ? (at - started.at) / 1000 : 0;
+    // A state caught after failing is exited again by the library; it was already closed.
+    if (!started) return;
+    const seconds = (at - started.at) / 1000;
     entered.delete(name);
-    stages.push({
+    stages.push({ state: name, type, startedAt: new Date(started.at).toISOString(), seconds, outcome });
+    emit({
+      kind: outcome === "succeeded" ? "exited" : "failed",
       state: name,
       type,
-      startedAt: new Date(started?.at ?? at).toISOString(),
       seconds,
-      outcome,
+      ...(detail ? { detail } : {}),
     });
-    if (type === "Task") reporter.stateEnded(name, seconds, outcome, detail);
   };
 
   const logs = (async () => {
@@ -119,9 +132,7 @@ export async function executeLocally(options: LocalExecutionOptions): Promise<Lo
         case "StateEntered":
           entered.set(name, { at: event.timestamp, type });
           lastEntered = name;
-          if (type === "Task") reporter.stateStarted(name, type);
-          else if (type === "Fail") reporter.line(`✖ ${name}`);
-          else if (type === "Succeed") reporter.line(`✔ ${name}`);
+          emit({ kind: "entered", state: name, type });
           break;
         case "StateExited":
           if (event.state.output !== undefined) lastState = event.state.output;
@@ -129,10 +140,10 @@ export async function executeLocally(options: LocalExecutionOptions): Promise<Lo
           break;
         case "StateFailed":
           if (type === "Task") failedTask = name;
-          close(name, type, event.timestamp, "failed", `${event.Error}: ${causeText(event.Cause).split("\n")[0]}`);
+          close(name, type, event.timestamp, "failed", `${event.Error}: ${causeText(event.Cause)}`);
           break;
         case "StateRetried":
-          reporter.line(`↻ ${name}: retrying (attempt ${event.retry.attempt + 1})`);
+          emit({ kind: "retried", state: name, type, attempt: event.retry.attempt + 1 });
           break;
         case "StateCaught":
           // The failure was handled by a Catch: the branch it leads to carries on the story.

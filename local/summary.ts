@@ -1,5 +1,6 @@
 import { formatSeconds } from "./progress.ts";
 import type { LocalRunRecord } from "./run-record.ts";
+import { summarizeStages } from "./stages.ts";
 
 /** A `curl` line that works against the local endpoint, with a session a shopper could have had. */
 export function curlLine(endpointUrl: string, session: readonly string[]): string {
@@ -18,20 +19,18 @@ export function formatRunSummary(
   if (record.error)
     lines.push(
       `  failed in "${record.error.state ?? "?"}": ${record.error.name}`,
-      ...indent(record.error.cause, "    "),
+      ...indent(readableCause(record.error.cause), "    "),
     );
   if (record.window) lines.push(`  window     ${record.window.start} .. ${record.window.end}`);
 
-  const stages = record.stages.filter((stage) => stage.type === "Task" || stage.type === "Fail");
+  const stages = summarizeStages(record.stages);
   if (stages.length > 0) {
     lines.push("  stages");
-    const width = Math.max(...stages.map((stage) => stage.state.length));
-    for (const stage of stages) {
-      const mark = stage.outcome === "succeeded" ? "ok" : stage.outcome;
+    const width = Math.max(...stages.map((stage) => stage.stage.length));
+    for (const stage of stages)
       lines.push(
-        `    ${stage.state.padEnd(width)}  ${formatSeconds(stage.seconds).padStart(10)}  ${stage.type === "Fail" ? "" : mark}`,
+        `    ${stage.stage.padEnd(width)}  ${formatSeconds(stage.seconds).padStart(10)}  ${stage.outcome === "succeeded" ? "ok" : "FAILED"}${stage.polls > 1 ? `  (${stage.polls} checks)` : ""}`,
       );
-    }
   }
   if (record.gate) {
     lines.push(`  gate       ${record.gate.passed ? "PASSED" : "REJECTED"}`);
@@ -47,7 +46,7 @@ export function formatRunSummary(
         .join("  ")}`,
     );
   if (record.reportUri) lines.push(`  report     ${record.reportUri}`);
-  if (record.modelUri) lines.push(`  model      ${record.modelUri}`);
+  if (record.modelUri && record.status === "succeeded") lines.push(`  model      ${record.modelUri}`);
   if (record.endpointUrl) {
     lines.push(`  endpoint   ${record.endpointUrl}${record.deployed ? "" : " (previous model, unchanged)"}`);
     if (options.exampleSession && options.exampleSession.length > 0)
@@ -55,6 +54,21 @@ export function formatRunSummary(
   }
   if (record.logPath) lines.push(`  log        ${record.logPath}`);
   return lines.join("\n");
+}
+
+/**
+ * A failed Batch job's cause is its job description as JSON (as Step Functions reports it); the
+ * reason inside is what a person wants to read.
+ */
+export function readableCause(cause: string): string {
+  try {
+    const parsed = JSON.parse(cause) as { StatusReason?: unknown; errorMessage?: unknown };
+    if (typeof parsed.StatusReason === "string") return parsed.StatusReason;
+    if (typeof parsed.errorMessage === "string") return parsed.errorMessage;
+  } catch {
+    // Not JSON: already readable.
+  }
+  return cause;
 }
 
 function indent(text: string, prefix: string): string[] {

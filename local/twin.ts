@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { appendFile, mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
+import { metricsFromMetricsJson } from "../core/evaluation/champion.ts";
 import type { EvaluationResult, PipelineState } from "../core/pipeline/contracts.ts";
 import { runIdFor } from "../core/pipeline/resolve-run-context.ts";
 import type { RunContext } from "../core/pipeline/run-context.ts";
@@ -8,9 +9,10 @@ import type { ArtifactStore } from "../core/ports/artifact-store.ts";
 import { RETRYING_STATES, WAIT_STATES } from "../lib/pipeline/tasks.ts";
 import type { AslDefinition } from "./asl.ts";
 import { executeLocally, localExecutionArn } from "./execution.ts";
-import { ensurePmsHome, type PmsHome, runLogPath } from "./home.ts";
+import { ensurePmsHome, type PmsHome } from "./home.ts";
 import type { ProgressReporter } from "./progress.ts";
 import { type LocalRunRecord, writeRunRecord } from "./run-record.ts";
+import { createStateProgress } from "./stages.ts";
 import { type LocalHandlers, type LocalTrainingJob, taskOverrides } from "./task-overrides.ts";
 
 /** What a local execution runs on; `createLocalTwin` builds the real set, tests wrap pieces of it to inject faults. */
@@ -21,6 +23,8 @@ export interface LocalTwin {
   readonly train: (job: Parameters<LocalTrainingJob>[0], context: TrainingContext) => Promise<void>;
   /** The URL the local endpoint answers on, when one is serving. */
   readonly endpointUrl: () => Promise<string | undefined>;
+  /** Sends the adapters' own log lines (dbt's, the endpoint's) to the current run's log. */
+  logTo(write: (line: string) => void): void;
   /** A real session from the run's test split, for the summary's `curl` line. */
   readonly exampleSession: (record: LocalRunRecord) => Promise<string[] | undefined>;
   close(): Promise<void>;
@@ -45,11 +49,6 @@ export interface LocalRunOptions {
    * @default 200
    */
   readonly waitMilliseconds?: number;
-  readonly now?: () => Date;
-}
-
-function newExecutionName(): string {
-  return `local-${randomBytes(3).toString("hex")}`;
 }
 
 const STATE_MACHINE_NAME = "pms-pipeline";
@@ -62,20 +61,20 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
   const { twin, reporter } = options;
   const home = twin.home;
   await ensurePmsHome(home);
-  const now = options.now ?? (() => new Date());
-  const executionName = newExecutionName();
-  const started = now();
-  const runId = runIdFor({
-    name: executionName,
-    id: localExecutionArn(STATE_MACHINE_NAME, executionName),
-    startTime: started.toISOString(),
-  });
-  const logPath = runLogPath(home, runId);
+  const executionName = `local-${randomBytes(3).toString("hex")}`;
+  const started = new Date();
+  const logPath = join(home.logs, `${executionName}.log`);
   await mkdir(dirname(logPath), { recursive: true });
   const log = (line: string) => appendFile(logPath, `${new Date().toISOString()} ${line}\n`).catch(() => undefined);
 
+  // The run id is PrepareRun's to decide (from the execution's name, ARN and start time). Until it
+  // has, the record carries the id the same rule gives for this process's start time.
   let record: LocalRunRecord = {
-    runId,
+    runId: runIdFor({
+      name: executionName,
+      id: localExecutionArn(STATE_MACHINE_NAME, executionName),
+      startTime: started.toISOString(),
+    }),
     executionName,
     status: "running",
     startedAt: started.toISOString(),
@@ -83,24 +82,26 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
     stages: [],
     logPath,
   };
-  await writeRunRecord(home, record);
-  reporter.line(`Run ${runId} (PMS_HOME ${home.root})`);
 
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   if (options.signal?.aborted) controller.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
 
-  const loggingReporter: ProgressReporter = {
-    ...reporter,
-    stateStarted(state, type) {
-      void log(`state started: ${state}`);
-      reporter.stateStarted(state, type);
-    },
-    stateEnded(state, seconds, outcome, detail) {
-      void log(`state ${outcome}: ${state} (${seconds.toFixed(2)} s)${detail ? ` ${detail}` : ""}`);
-      reporter.stateEnded(state, seconds, outcome, detail);
-    },
+  const progress = createStateProgress(reporter);
+  twin.logTo((line) => void log(line));
+  const prepareRun = twin.handlers.prepareRun;
+  const handlers: LocalHandlers = {
+    ...twin.handlers,
+    ...(prepareRun && {
+      prepareRun: async (event: unknown) => {
+        const run = (await prepareRun(event)) as RunContext;
+        record = { ...record, runId: run.runId, window: run.window, modelUri: run.uris.model };
+        await writeRunRecord(home, record);
+        reporter.line(`Run ${run.runId}: window ${run.window.start}..${run.window.end}, artifacts in ${run.uris.run}`);
+        return run;
+      },
+    }),
   };
 
   const waitMilliseconds = options.waitMilliseconds ?? 200;
@@ -110,38 +111,38 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
       input: options.input as never,
       executionName,
       stateMachineName: STATE_MACHINE_NAME,
-      taskOverrides: taskOverrides(twin.handlers, (job) =>
-        twin.train(job, { logPath, signal: controller.signal, reporter: loggingReporter }),
+      taskOverrides: taskOverrides(handlers, (job) =>
+        twin.train(job, { logPath, signal: controller.signal, reporter }),
       ),
       waitTimeOverrides: Object.fromEntries(WAIT_STATES.map((state) => [state, waitMilliseconds])),
       // Retries keep their attempts; only the back-off shrinks.
       retryIntervalOverrides: Object.fromEntries(RETRYING_STATES.map((state) => [state, 10])),
-      reporter: loggingReporter,
+      onStateEvent: (event) => {
+        if (event.kind !== "entered")
+          void log(
+            `${event.kind}: ${event.state}${"seconds" in event ? ` (${event.seconds.toFixed(2)} s)` : ""}${"detail" in event && event.detail ? ` ${event.detail}` : ""}`,
+          );
+        progress(event);
+      },
       signal: controller.signal,
-      now: () => started,
     });
-    const state = (outcome.lastState ?? {}) as Partial<PipelineState> & { run?: RunContext };
-    const finished = now();
+    const state = (outcome.lastState ?? {}) as Partial<PipelineState>;
+    const finished = new Date();
     record = {
       ...record,
       status: outcome.status,
       finishedAt: finished.toISOString(),
       seconds: (finished.getTime() - started.getTime()) / 1000,
       stages: outcome.stages,
-      ...(state.run ? { window: state.run.window, modelUri: state.run.uris.model } : {}),
-      ...(state.evaluation ? evaluationFields(state.evaluation) : {}),
+      ...(state.evaluation ? await evaluationFields(twin.store, state.evaluation) : {}),
       ...(outcome.error ? { error: outcome.error } : {}),
-    };
-    if (state.evaluation) record = { ...record, metrics: await headlineMetrics(twin.store, state.evaluation) };
-    record = {
-      ...record,
       deployed: outcome.status === "succeeded" && state.smokeTest?.passed === true,
       endpointUrl: await twin.endpointUrl(),
     };
     await log(`run ${record.status}${record.error ? `: ${record.error.name}: ${record.error.cause}` : ""}`);
     return record;
   } catch (error) {
-    const finished = now();
+    const finished = new Date();
     record = {
       ...record,
       status: "failed",
@@ -159,38 +160,17 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
   }
 }
 
-function evaluationFields(evaluation: EvaluationResult): Partial<LocalRunRecord> {
+/** The gate's verdict and HR@20 / MRR@20 (and the other headline figures) from the report's `metrics.json`. */
+async function evaluationFields(store: ArtifactStore, evaluation: EvaluationResult): Promise<Partial<LocalRunRecord>> {
+  let metrics: Record<string, number> = {};
+  try {
+    metrics = metricsFromMetricsJson(await store.getText(evaluation.metricsUri));
+  } catch {
+    // The gate's checks are in the record either way; a missing metrics file only thins `pms runs`.
+  }
   return {
     gate: { passed: evaluation.passed, checks: evaluation.checks, reasons: evaluation.reasons },
     reportUri: evaluation.reportUri,
+    metrics,
   };
-}
-
-/** HR@20 / MRR@20 (and whatever else is headline) for `pms runs`, from the report's `metrics.json`. */
-async function headlineMetrics(store: ArtifactStore, evaluation: EvaluationResult): Promise<Record<string, number>> {
-  try {
-    const metrics = JSON.parse(await store.getText(evaluation.metricsUri)) as unknown;
-    return pickHeadlineMetrics(metrics);
-  } catch {
-    // The gate's checks are in the record either way; a missing metrics file only thins `pms runs`.
-    return Object.fromEntries(evaluation.checks.map((check) => [check.name.split(/\s/)[0] ?? check.name, check.value]));
-  }
-}
-
-const HEADLINE = ["hr@20", "mrr@20", "ndcg@20", "hr@10", "mrr@10", "coverage@20"];
-
-/** Finds the model's headline figures in `metrics.json`, wherever the report nests them. */
-export function pickHeadlineMetrics(metrics: unknown): Record<string, number> {
-  const found: Record<string, number> = {};
-  const visit = (value: unknown, depth: number) => {
-    if (depth > 3 || value === null || typeof value !== "object") return;
-    for (const [key, inner] of Object.entries(value)) {
-      const name = key.toLowerCase();
-      if (typeof inner === "number" && HEADLINE.includes(name) && found[name] === undefined) found[name] = inner;
-    }
-    const object = value as Record<string, unknown>;
-    for (const key of ["model", "challenger", "metrics", "overall"]) if (key in object) visit(object[key], depth + 1);
-  };
-  visit(metrics, 0);
-  return found;
 }

@@ -1,12 +1,19 @@
 import { fileURLToPath } from "node:url";
 import { RoutingArtifactStore } from "../core/artifacts/index.ts";
 import { readSessions } from "../core/data/session-parquet.ts";
+import { FileModelRegistry } from "../core/deploy/file-registry.ts";
+import { LocalChampionSource } from "../core/evaluation/champion.ts";
+import { loadModelRecommender } from "../core/model/load.ts";
 import { type RunDefaults, runArtifactUris } from "../core/pipeline/run-context.ts";
 import { DuckDBWarehouse } from "../core/warehouse/duckdb.ts";
 import { createCancelDbtRunHandler } from "../lambdas/cancel-dbt-run/handler.ts";
 import { createCheckDbtRunHandler } from "../lambdas/check-dbt-run/handler.ts";
+import { createCheckExtractHandler } from "../lambdas/check-extract/handler.ts";
+import { createEvaluateHandler } from "../lambdas/evaluate/handler.ts";
 import { createPrepareRunHandler } from "../lambdas/prepare-run/handler.ts";
+import { createRegisterModelHandler } from "../lambdas/register-model/handler.ts";
 import { createStartDbtRunHandler } from "../lambdas/start-dbt-run/handler.ts";
+import { createStartExtractHandler } from "../lambdas/start-extract/handler.ts";
 import { type DeployConfig, loadDeployConfigFromCdkJson, runDefaultsFrom } from "../lib/config.ts";
 import { LocalDbtTransformer } from "./dbt/transformer.ts";
 import type { PmsHome } from "./home.ts";
@@ -37,28 +44,48 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
   const config = options.config ?? loadDeployConfigFromCdkJson();
   // artifactRoot = $PMS_HOME: runs land in $PMS_HOME/runs/<runId>/, as `runArtifactUris` lays them out.
   const defaults: RunDefaults = { ...runDefaultsFrom(config, home.artifactRoot), ...options.runDefaults };
+  let runLog: (line: string) => void = () => undefined;
   const store = new RoutingArtifactStore();
   const warehouse = new DuckDBWarehouse({ path: home.warehouse });
   const transformer = new LocalDbtTransformer({
     projectDir: DBT_PROJECT_DIR,
     warehouse,
-    log: (line) => options.reporter?.line(`    ${line}`),
+    // The full dbt log goes to the run's log; the terminal gets the verdict and anything that failed.
+    log: (line) => {
+      runLog(line);
+      if (/^Done\.|^\d+ of \d+ (FAIL|ERROR|WARN)\b/.test(line)) options.reporter?.line(`    dbt: ${line}`);
+    },
   });
   const dbtTimeoutSeconds = config.dbtCloud.timeoutMinutes * 60;
+  const championSource = new LocalChampionSource();
 
   const handlers: LocalHandlers = {
     prepareRun: createPrepareRunHandler({ defaults }),
     startDbtRun: createStartDbtRunHandler({ transformer, timeoutSeconds: dbtTimeoutSeconds }),
     checkDbtRun: createCheckDbtRunHandler({ transformer }),
     cancelDbtRun: createCancelDbtRunHandler({ transformer }),
+    startExtract: createStartExtractHandler({ warehouse, store }),
+    checkExtract: createCheckExtractHandler({ warehouse, store }),
+    evaluate: createEvaluateHandler({
+      store,
+      championSource,
+      loadModel: loadModelRecommender,
+      log: (message) => options.reporter?.line(`    ${message}`),
+    }),
+    // The registry is a JSON file per model package group under $PMS_HOME/registry/, same approval rules as SageMaker's.
+    registerModel: createRegisterModelHandler({
+      registry: new FileModelRegistry(store, home.artifactRoot, config.sagemaker.modelPackageGroupName),
+    }),
   };
 
   return {
     home,
     store,
     handlers,
+    logTo(write) {
+      runLog = write;
+    },
     async train(job, context) {
-      context.reporter.line(`    training: ${job.command.slice(0, 1).join(" ")} (log: ${context.logPath})`);
       await runTrainingProcess({
         command: job.command,
         logPath: context.logPath,

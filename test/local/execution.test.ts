@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { executeLocally } from "../../local/execution.ts";
-import { createRecordingReporter } from "../../local/progress.ts";
 
 const definition = {
   StartAt: "Prepare the run",
@@ -26,7 +25,7 @@ const definition = {
 describe("executeLocally", () => {
   it("runs every Task through its override, honours wait overrides and passes the execution name", async () => {
     // Prepare
-    const reporter = createRecordingReporter();
+    const events: string[] = [];
     const seen: unknown[] = [];
     // Act
     const outcome = await executeLocally({
@@ -40,7 +39,7 @@ describe("executeLocally", () => {
         },
       },
       waitTimeOverrides: { "Wait a bit": 0 },
-      reporter,
+      onStateEvent: (event) => events.push(`${event.kind} ${event.state}`),
     });
     // Assess
     expect(outcome.status).toBe("succeeded");
@@ -51,8 +50,7 @@ describe("executeLocally", () => {
       "Is it fine?",
       "Done",
     ]);
-    expect(reporter.events).toContain("start Prepare the run");
-    expect(reporter.events).toContain("end Prepare the run succeeded");
+    expect(events.slice(0, 3)).toEqual(["entered Prepare the run", "exited Prepare the run", "entered Wait a bit"]);
   });
 
   it("reports a Fail state's error and cause, and the last state's data", async () => {
@@ -62,7 +60,6 @@ describe("executeLocally", () => {
       executionName: "local-2",
       taskOverrides: { "Prepare the run": async () => ({ ok: false }) },
       waitTimeOverrides: { "Wait a bit": 0 },
-      reporter: createRecordingReporter(),
     });
     expect(outcome.status).toBe("failed");
     expect(outcome.error).toEqual({ name: "NotFine", cause: "ok was false", state: "It is not fine" });
@@ -82,7 +79,6 @@ describe("executeLocally", () => {
           throw new DbtRunFailed("a test failed", { cause: new Error("inner") });
         },
       },
-      reporter: createRecordingReporter(),
     });
     expect(outcome.error).toEqual({ name: "DbtRunFailed", cause: "a test failed", state: "Prepare the run" });
   });
@@ -94,7 +90,6 @@ describe("executeLocally", () => {
         input: {},
         executionName: "local-4",
         taskOverrides: {},
-        reporter: createRecordingReporter(),
       }),
     ).rejects.toThrow(/no local handler for the Task state\(s\): Prepare the run/);
   });
@@ -112,7 +107,6 @@ describe("executeLocally", () => {
         },
       },
       waitTimeOverrides: { "Wait a bit": 60_000 },
-      reporter: createRecordingReporter(),
       signal: controller.signal,
     });
     expect(outcome.status).toBe("aborted");

@@ -48,12 +48,32 @@ describe("formatRunSummary", () => {
   it("lists the Task stages with timings, the gate's checks, the report and a curl line", () => {
     const text = formatRunSummary(succeeded, { exampleSession: ["sku-1", "sku-2"] });
     expect(text).toContain("SUCCEEDED in 1 min 35 s");
-    expect(text).toMatch(/Train the model on a GPU\s+62 s/);
+    expect(text).toMatch(/ {4}Train\s+62 s {2}ok/);
+    expect(text).toMatch(/ {4}Transform \(dbt\)\s+0\.2 s {2}ok/);
     expect(text).not.toContain("Wait for the dbt run");
     expect(text).toContain("✔ hr@20 >= popularity + 0.02: 0.6100 (threshold 0.1100)");
     expect(text).toContain("report     /tmp/pms/runs/r/report/report.html");
     expect(text).toContain(`curl -s -X POST http://127.0.0.1:8080/invocations`);
     expect(text).toContain(`'{"sessions":[["sku-1","sku-2"]],"k":5}'`);
+  });
+
+  it("shows the reason inside a failed Batch job's description", () => {
+    const text = formatRunSummary({
+      ...succeeded,
+      status: "failed",
+      error: {
+        name: "TrainingFailed",
+        cause: JSON.stringify({
+          JobId: "j",
+          Status: "FAILED",
+          StatusReason: "The training process exited with code 1:\nOOM",
+        }),
+        state: "Train the model on a GPU",
+      },
+    });
+    expect(text).toContain("    The training process exited with code 1:\n    OOM");
+    expect(text).not.toContain("JobId");
+    expect(text).not.toContain("  model ");
   });
 
   it("names the failing stage and its cause", () => {
