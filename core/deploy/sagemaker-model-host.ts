@@ -75,6 +75,9 @@ export class SageMakerModelHost implements ModelHost, DeploymentCleaner {
 
     if (endpoint && TRANSITIONAL_STATUSES.has(endpoint.EndpointStatus ?? "")) {
       // A retried "Start the deployment" whose first attempt got through: report that deployment.
+      if (endpoint.EndpointStatus === "Creating" && endpoint.EndpointConfigName === name) {
+        return deployment(endpointName, name, null);
+      }
       if (endpoint.PendingDeploymentSummary?.EndpointConfigName === name) {
         return deployment(endpointName, name, endpoint.EndpointConfigName ?? null);
       }

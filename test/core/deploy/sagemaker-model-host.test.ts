@@ -215,6 +215,18 @@ describe("SageMakerModelHost.deploy", () => {
     expect(sagemaker.commandCalls(UpdateEndpointCommand)).toHaveLength(0);
   });
 
+  it("reports the endpoint creation already under way when a retried first deployment finds it", async () => {
+    // Prepare
+    sagemaker.on(DescribeEndpointCommand).resolves(endpoint("Creating", NAME));
+
+    // Act
+    const deployment = await host().deploy(REQUEST);
+
+    // Assess
+    expect(deployment).toMatchObject({ endpointConfigName: NAME, previousEndpointConfigName: null });
+    expect(sagemaker.commandCalls(CreateEndpointCommand)).toHaveLength(0);
+  });
+
   it("finds the config it replaced from its tag when the retried deployment already finished", async () => {
     // Prepare
     sagemaker.on(DescribeEndpointCommand).resolves(endpoint("InService", NAME));
