@@ -46,6 +46,12 @@ interface BackgroundQuery {
 export interface DuckDBWarehouseOptions {
   /** A file path, or `:memory:`. @default defaultWarehousePath() */
   readonly path?: string;
+  /**
+   * DuckDB's buffer-pool limit; beyond it, sorts and aggregations spill to disk. DuckDB's own
+   * default is 80% of RAM, which lets a 10M-event dbt run grow to many GiB on a laptop that is
+   * also training. @default PMS_DUCKDB_MEMORY_LIMIT, else "1GB"
+   */
+  readonly memoryLimit?: string;
 }
 
 /**
@@ -55,21 +61,24 @@ export interface DuckDBWarehouseOptions {
 export class DuckDBWarehouse implements Warehouse {
   readonly dialect = "duckdb" as const;
   readonly path: string;
+  private readonly memoryLimit: string;
   private instance?: Promise<DuckDBInstance>;
   private connection?: Promise<DuckDBConnection>;
   private readonly background = new Map<string, BackgroundQuery>();
 
   constructor(options: DuckDBWarehouseOptions = {}) {
     this.path = options.path ?? defaultWarehousePath();
+    this.memoryLimit = options.memoryLimit ?? process.env.PMS_DUCKDB_MEMORY_LIMIT ?? "1GB";
   }
 
   /** Shared per file within the process: DuckDB lets one process open a file for writing. */
   async database(): Promise<DuckDBInstance> {
     this.instance ??= (async () => {
       // Each in-memory warehouse is its own database; a file is opened once per process and shared.
-      if (this.path === ":memory:") return DuckDBInstance.create(":memory:");
+      const settings = { memory_limit: this.memoryLimit };
+      if (this.path === ":memory:") return DuckDBInstance.create(":memory:", settings);
       mkdirSync(dirname(this.path), { recursive: true });
-      return DuckDBInstance.fromCache(this.path);
+      return DuckDBInstance.fromCache(this.path, settings);
     })();
     return this.instance;
   }

@@ -53,3 +53,16 @@ describe("DuckDBWarehouse", () => {
     await expect(warehouse.query("selec 1")).rejects.toBeInstanceOf(WarehouseQueryError);
   });
 });
+
+describe("DuckDBWarehouse memory limit", () => {
+  it("caps DuckDB's buffer pool (1GB unless configured), so big runs spill instead of growing", async () => {
+    const capped = new DuckDBWarehouse({ path: ":memory:" });
+    const custom = new DuckDBWarehouse({ path: ":memory:", memoryLimit: "512MB" });
+    const limit = async (warehouse: DuckDBWarehouse) =>
+      (await warehouse.query<{ limit: string }>("select current_setting('memory_limit') as limit"))[0]?.limit;
+    expect(await limit(capped)).toBe("953.6 MiB");
+    expect(await limit(custom)).toBe("488.2 MiB");
+    await capped.close();
+    await custom.close();
+  });
+});
