@@ -39,9 +39,10 @@ export interface PipelineStateMachineProps {
   readonly namePrefix: string;
   readonly logRetention: logs.RetentionDays;
   /**
-   * Timeout of one attempt of a Lambda Task. Keep every function's own timeout below it, so a slow
-   * handler fails as `Sandbox.Timedout` with a cause rather than as a bare `States.Timeout`.
-   * @default Duration.minutes(5)
+   * Timeout of one attempt of a Lambda Task: a backstop. The default sits above Lambda's 15-minute
+   * maximum so each function's own timeout fires first, failing the Task as `Sandbox.Timedout` with
+   * a cause rather than as a bare `States.Timeout`.
+   * @default Duration.minutes(16)
    */
   readonly lambdaTaskTimeout?: Duration;
   /**
@@ -70,7 +71,7 @@ export class PipelineStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: PipelineStateMachineProps) {
     super(scope, id);
     this.functions = props.functions;
-    this.lambdaTaskTimeout = props.lambdaTaskTimeout ?? Duration.minutes(5);
+    this.lambdaTaskTimeout = props.lambdaTaskTimeout ?? Duration.minutes(16);
     const timeout =
       props.timeout ?? Duration.seconds(props.trainingJob.timeout.toSeconds() + EXECUTION_SLACK.toSeconds());
     if (timeout.toSeconds() <= props.trainingJob.timeout.toSeconds()) {
@@ -393,7 +394,7 @@ export class PipelineStateMachine extends Construct {
     overrides: { payload?: sfn.TaskInput; resultSelector?: Record<string, unknown> } = {},
   ): sfn.TaskStateBase {
     const fn: lambda.IFunction = this.functions[spec.functionKey];
-    return new tasks.LambdaInvoke(this, spec.stateName, {
+    const task = new tasks.LambdaInvoke(this, spec.stateName, {
       lambdaFunction: fn,
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
@@ -414,6 +415,18 @@ export class PipelineStateMachine extends Construct {
       maxDelay: Duration.minutes(1),
       jitterStrategy: sfn.JitterType.FULL,
     });
+    if (spec.busyErrors.length > 0) {
+      // Another change to the endpoint is in progress: that takes minutes, not seconds.
+      task.addRetry({
+        errors: [...spec.busyErrors],
+        interval: Duration.minutes(1),
+        maxAttempts: 10,
+        backoffRate: 1.5,
+        maxDelay: Duration.minutes(5),
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+    }
+    return task;
   }
 
   /**

@@ -40,6 +40,8 @@ export interface LambdaTaskSpec {
   readonly functionKey: keyof PipelineFunctions;
   /** What the handler receives: the whole execution state, or a `PrepareRunEvent` (core/pipeline/prepare-run-event.ts). */
   readonly payload: "state" | "prepareRunEvent";
+  /** Errors that mean "busy, try again in a minute": retried with a slow back-off after the transient ones. */
+  readonly busyErrors: readonly string[];
   /** Where the result lands (`$.<key>`); `null` when the state discards it. "Prepare the run" replaces the state with `{run}`. */
   readonly resultKey: StateKey | null;
   /**
@@ -56,13 +58,23 @@ function task(
   stateName: string,
   functionKey: keyof PipelineFunctions,
   resultKey: StateKey | null,
-  payload: LambdaTaskSpec["payload"] = "state",
+  options: { payload?: LambdaTaskSpec["payload"]; busyErrors?: readonly string[] } = {},
 ): LambdaTaskSpec {
-  return { stateName, functionKey, payload, resultKey, wrapLocalResult: asIs };
+  return {
+    stateName,
+    functionKey,
+    payload: options.payload ?? "state",
+    busyErrors: options.busyErrors ?? [],
+    resultKey,
+    wrapLocalResult: asIs,
+  };
 }
 
+/** Thrown by the deployment handlers while the endpoint is creating, updating or being deleted (core/deploy/errors.ts). */
+export const ENDPOINT_BUSY_ERRORS = ["EndpointBusy"] as const;
+
 export const LAMBDA_TASKS = {
-  prepareRun: task(STATE_NAMES.prepareRun, "prepareRun", STATE_KEYS.run, "prepareRunEvent"),
+  prepareRun: task(STATE_NAMES.prepareRun, "prepareRun", STATE_KEYS.run, { payload: "prepareRunEvent" }),
   startDbtRun: task(STATE_NAMES.startDbtRun, "startDbtRun", STATE_KEYS.transform),
   checkDbtRun: task(STATE_NAMES.checkDbtRun, "checkDbtRun", STATE_KEYS.transform),
   cancelDbtRun: task(STATE_NAMES.cancelDbtRun, "cancelDbtRun", null),
@@ -70,11 +82,17 @@ export const LAMBDA_TASKS = {
   checkExtract: task(STATE_NAMES.checkExtract, "checkExtract", STATE_KEYS.extract),
   evaluate: task(STATE_NAMES.evaluate, "evaluate", STATE_KEYS.evaluation),
   registerModel: task(STATE_NAMES.registerModel, "registerModel", STATE_KEYS.registration),
-  startDeployment: task(STATE_NAMES.startDeployment, "startDeployment", STATE_KEYS.deployment),
+  startDeployment: task(STATE_NAMES.startDeployment, "startDeployment", STATE_KEYS.deployment, {
+    busyErrors: ENDPOINT_BUSY_ERRORS,
+  }),
   checkDeployment: task(STATE_NAMES.checkEndpoint, "checkDeployment", STATE_KEYS.deployment),
   smokeTest: task(STATE_NAMES.smokeTest, "smokeTest", STATE_KEYS.smokeTest),
-  rollBackDeployment: task(STATE_NAMES.rollBackEndpoint, "rollBackDeployment", null),
-  cleanUpDeployments: task(STATE_NAMES.cleanUpDeployments, "cleanUpDeployments", STATE_KEYS.cleanup),
+  rollBackDeployment: task(STATE_NAMES.rollBackEndpoint, "rollBackDeployment", null, {
+    busyErrors: ENDPOINT_BUSY_ERRORS,
+  }),
+  cleanUpDeployments: task(STATE_NAMES.cleanUpDeployments, "cleanUpDeployments", STATE_KEYS.cleanup, {
+    busyErrors: ENDPOINT_BUSY_ERRORS,
+  }),
 } as const satisfies Record<keyof PipelineFunctions, LambdaTaskSpec>;
 
 /** The Batch `submitJob.sync` state; its override receives `{JobName, JobQueue, JobDefinition, ContainerOverrides: {Command}}`. */

@@ -267,6 +267,22 @@ describe("the pipeline state machine, run locally", () => {
     expect(result.retries).toEqual([S.startExtract, S.startExtract]);
   });
 
+  it("retries Start the deployment while another change keeps the endpoint busy", async () => {
+    const result = await run(
+      {},
+      {
+        startDeployment: (input, call) => {
+          if (call <= 2) throw namedError("EndpointBusy", "Endpoint pms-recommender is Updating; retry later");
+          return happyFakes().startDeployment(input, call);
+        },
+      },
+    );
+
+    expect(result.status).toBe("SUCCEEDED");
+    expect(result.calls.startDeployment).toHaveLength(3);
+    expect(result.retries).toEqual([S.startDeployment, S.startDeployment]);
+  });
+
   it("stops at the gate when the model fails it: registered as rejected, nothing deployed", async () => {
     const result = await run({}, { evaluate: () => failingEvaluation });
 

@@ -83,10 +83,15 @@ describe("the synthesized pipeline definition", () => {
       const transient = name === TRAIN_STATE ? BATCH_TRANSIENT_ERRORS : LAMBDA_TRANSIENT_ERRORS;
       expect(retrier, name).toMatchObject({ ErrorEquals: [...transient], BackoffRate: 2, JitterStrategy: "FULL" });
       expect(retrier?.MaxAttempts, name).toBeGreaterThan(1);
+      const busyErrors = Object.values(LAMBDA_TASKS).find((spec) => spec.stateName === name)?.busyErrors ?? [];
+      expect((state.Retry as unknown[]).slice(1), name).toEqual(
+        busyErrors.length === 0 ? [] : [expect.objectContaining({ ErrorEquals: busyErrors, IntervalSeconds: 60 })],
+      );
       expect(state.Catch, `${name} has no Catch`).toBeDefined();
     }
     expect(states[STATE_NAMES.train]?.TimeoutSeconds).toBe(Duration.hours(3).toSeconds());
-    expect(states[STATE_NAMES.startDbtRun]?.TimeoutSeconds).toBe(300);
+    // Above Lambda's 15-minute maximum, so a function's own timeout fires first, with a cause.
+    expect(states[STATE_NAMES.startDbtRun]?.TimeoutSeconds).toBe(16 * 60);
   });
 
   it("ends every failure path in a Fail state with a pipeline error and a cause", () => {
