@@ -222,6 +222,7 @@ export async function checkExtract(
   const base = { queryId: state.queryId, manifestUri: run.uris.data.manifest };
   if (status.state === "running") return { ...base, status: "running", finished: false };
   if (status.state === "failed") {
+    if (warehouse.dialect === "duckdb") await rm(partialFolder(run), { recursive: true, force: true });
     throw new ExtractFailedError(`The unload of run ${run.runId} failed in the warehouse: ${status.message}`);
   }
   const from =

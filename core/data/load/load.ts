@@ -96,6 +96,7 @@ export async function loadFile(warehouse: Warehouse, file: string, options: Load
   const totalBytes = (await stat(file)).size;
   const folder = await mkdtemp(join(tmpdir(), "pms-load-"));
   const normalised = join(folder, "rows.csv");
+  const loadId = randomUUID();
   try {
     const out = createWriteStream(normalised);
     const input = createReadStream(file);
@@ -106,8 +107,10 @@ export async function loadFile(warehouse: Warehouse, file: string, options: Load
     const badRowSamples: BadRow[] = [];
     let firstLine = true;
     let buffer = "";
-    for await (const line of lines) {
+    for await (const raw of lines) {
       lineNumber++;
+      // Spreadsheet exports start with a byte-order mark; it is not part of the first column's name.
+      const line = lineNumber === 1 ? raw.replace(/^\uFEFF/, "") : raw;
       if (line.trim() === "") continue;
       if (firstLine) {
         firstLine = false;
@@ -129,6 +132,8 @@ export async function loadFile(warehouse: Warehouse, file: string, options: Load
         if (badRowSamples.length < samples) badRowSamples.push({ line: lineNumber, reason: error.message });
         continue;
       }
+      // Rows without an etl_id get the load's id and their line: unique, and cheaper than a UUID per row.
+      if (format.target === "events" && record[0] === "") buffer += `${loadId}-${lineNumber}`;
       buffer += `${record.map(csvField).join(",")}\n`;
       rows++;
       if (buffer.length > 1 << 20) {

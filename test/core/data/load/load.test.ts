@@ -65,6 +65,15 @@ describe("loadFile", () => {
     ]);
   });
 
+  it("gives every loaded row its own etl_id and ignores a byte-order mark before the header", async () => {
+    const path = await file("bom.tsv", "\uFEFFSessionId\tItemId\tTime\n1\t100\t1396396800\n1\t100\t1396396800\n");
+    await loadFile(warehouse, path, { format: "rsc15", tenant: "t" });
+    await loadFile(warehouse, path, { format: "rsc15", tenant: "t" });
+    expect(await warehouse.query("select count(*) as n, count(distinct etl_id) as ids from raw.events")).toEqual([
+      { n: 4, ids: 4 },
+    ]);
+  });
+
   it("loads Coveo browsing events, page views included, into the raw contract", async () => {
     const path = await file(
       "browsing_train.csv",
