@@ -37,19 +37,6 @@ export async function definitionSourceHash(root = PROJECT_ROOT): Promise<string>
 }
 
 /**
- * `local/asl.ts` resolves `Fn::GetAtt [id, "Arn"]` offline; some resources name their ARN attribute
- * after the type (a Batch job queue's is `JobQueueArn`). Both resolve to the same placeholder ARN.
- */
-function arnAttributesAsArn(template: CfnTemplate): CfnTemplate {
-  return JSON.parse(JSON.stringify(template), (_key, value: unknown) => {
-    const getAtt = (value as { "Fn::GetAtt"?: unknown } | null)?.["Fn::GetAtt"];
-    if (Array.isArray(getAtt) && typeof getAtt[1] === "string" && /^[A-Za-z]+Arn$/.test(getAtt[1]))
-      return { "Fn::GetAtt": [getAtt[0], "Arn"] };
-    return value;
-  }) as CfnTemplate;
-}
-
-/**
  * The state machine the cloud runs, as ASL: synthesized from the CDK app once per change of its
  * sources (synthesis takes seconds; a cached definition loads in milliseconds) and kept under
  * `$PMS_HOME/cache/`.
@@ -66,7 +53,7 @@ export async function loadPipelineDefinition(
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
-  const definition = definitionFromTemplate(arnAttributesAsArn(await synthesize()));
+  const definition = definitionFromTemplate(await synthesize());
   await mkdir(home.cache, { recursive: true });
   const temporary = `${path}.${process.pid}.partial`;
   await writeFile(temporary, `${JSON.stringify(definition, null, 2)}\n`);

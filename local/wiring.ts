@@ -1,27 +1,34 @@
 import { fileURLToPath } from "node:url";
 import { RoutingArtifactStore } from "../core/artifacts/index.ts";
-import { readSessions } from "../core/data/session-parquet.ts";
 import { FileModelRegistry } from "../core/deploy/file-registry.ts";
-import { LocalChampionSource } from "../core/evaluation/champion.ts";
 import { loadModelRecommender } from "../core/model/load.ts";
-import { type RunDefaults, runArtifactUris } from "../core/pipeline/run-context.ts";
+import type { RunDefaults } from "../core/pipeline/run-context.ts";
 import { DuckDBWarehouse } from "../core/warehouse/duckdb.ts";
 import { createCancelDbtRunHandler } from "../lambdas/cancel-dbt-run/handler.ts";
 import { createCheckDbtRunHandler } from "../lambdas/check-dbt-run/handler.ts";
+import { createCheckDeploymentHandler } from "../lambdas/check-deployment/handler.ts";
 import { createCheckExtractHandler } from "../lambdas/check-extract/handler.ts";
+import { createCleanUpDeploymentsHandler } from "../lambdas/clean-up-deployments/handler.ts";
 import { createEvaluateHandler } from "../lambdas/evaluate/handler.ts";
 import { createPrepareRunHandler } from "../lambdas/prepare-run/handler.ts";
 import { createRegisterModelHandler } from "../lambdas/register-model/handler.ts";
+import { createRollBackDeploymentHandler } from "../lambdas/roll-back-deployment/handler.ts";
+import { createSmokeTestHandler } from "../lambdas/smoke-test/handler.ts";
 import { createStartDbtRunHandler } from "../lambdas/start-dbt-run/handler.ts";
+import { createStartDeploymentHandler } from "../lambdas/start-deployment/handler.ts";
 import { createStartExtractHandler } from "../lambdas/start-extract/handler.ts";
 import { type DeployConfig, loadDeployConfigFromCdkJson, runDefaultsFrom } from "../lib/config.ts";
 import { LocalDbtTransformer } from "./dbt/transformer.ts";
+import { exampleSession } from "./example-session.ts";
 import type { PmsHome } from "./home.ts";
+import { LocalEndpointChampionSource } from "./local-champion.ts";
+import { LocalModelHost } from "./model-host.ts";
 import type { ProgressReporter } from "./progress.ts";
 import type { LocalHandlers } from "./task-overrides.ts";
 import { runTrainingProcess } from "./training-process.ts";
 import type { LocalTwin } from "./twin.ts";
 
+export const DEFAULT_ENDPOINT_PORT = 8080;
 const DBT_PROJECT_DIR = fileURLToPath(new URL("../dbt-project", import.meta.url));
 
 export interface LocalTwinOptions {
@@ -30,6 +37,11 @@ export interface LocalTwinOptions {
   readonly config?: DeployConfig;
   /** Changes to the configured run defaults (tests use a small `minSessions`). */
   readonly runDefaults?: Partial<Omit<RunDefaults, "artifactRoot">>;
+  /**
+   * The local endpoint's public port (used by the first deployment; later ones keep it).
+   * @default DEFAULT_ENDPOINT_PORT
+   */
+  readonly port?: number;
   /** Where dbt's log lines go (the progress output). */
   readonly reporter?: ProgressReporter;
 }
@@ -57,7 +69,12 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
     },
   });
   const dbtTimeoutSeconds = config.dbtCloud.timeoutMinutes * 60;
-  const championSource = new LocalChampionSource();
+  const host = new LocalModelHost({
+    home: home.root,
+    endpointName: config.sagemaker.endpointName,
+    port: options.port ?? DEFAULT_ENDPOINT_PORT,
+  });
+  const championSource = new LocalEndpointChampionSource(home.root, store);
 
   const handlers: LocalHandlers = {
     prepareRun: createPrepareRunHandler({ defaults }),
@@ -76,6 +93,15 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
     registerModel: createRegisterModelHandler({
       registry: new FileModelRegistry(store, home.artifactRoot, config.sagemaker.modelPackageGroupName),
     }),
+    startDeployment: createStartDeploymentHandler({
+      host,
+      endpointName: config.sagemaker.endpointName,
+      timeoutSeconds: config.sagemaker.deployTimeoutMinutes * 60,
+    }),
+    checkDeployment: createCheckDeploymentHandler({ host }),
+    smokeTest: createSmokeTestHandler({ host, store }),
+    rollBackDeployment: createRollBackDeploymentHandler({ host }),
+    cleanUpDeployments: createCleanUpDeploymentsHandler({ cleaner: host, keep: config.sagemaker.keepDeployments }),
   };
 
   return {
@@ -95,17 +121,11 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
       context.reporter.progressDone("epochs");
     },
     async endpointUrl() {
-      return undefined;
+      const endpoint = await host.read();
+      return endpoint?.status === "InService" && endpoint.current ? `http://127.0.0.1:${endpoint.port}` : undefined;
     },
     async exampleSession(record) {
-      if (!record.modelUri) return undefined;
-      try {
-        const sessions = await readSessions(store, runArtifactUris(home.artifactRoot, record.runId).data.test);
-        return sessions.find((session) => session.items.length >= 2)?.items.slice(0, 3);
-      } catch {
-        // No test split (the run failed before the extract): the summary simply has no curl line.
-        return undefined;
-      }
+      return record.status === "succeeded" ? exampleSession(home, record.runId, store) : undefined;
     },
     async close() {
       await warehouse.close();
