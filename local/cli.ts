@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { LOAD_FORMATS, type LoadFormat } from "../core/data/load/formats.ts";
 import type { BadRowPolicy } from "../core/data/load/load.ts";
 import { InvalidExecutionInputError, parseExecutionInput } from "../core/pipeline/execution-input.ts";
@@ -25,7 +25,39 @@ const defaultIo: CliIo = {
   env: process.env,
 };
 
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 65_535)
+    throw new InvalidArgumentError("must be a port number between 1 and 65535");
+  return parsed;
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value.replace(/_/g, ""));
+  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError("must be a positive whole number");
+  return parsed;
+}
+
+/** First Ctrl-C aborts cleanly (the run is marked aborted, child processes stop); a second one leaves at once. */
+function interruptible(io: CliIo): { readonly signal: AbortSignal; readonly dispose: () => void } {
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    if (controller.signal.aborted) process.exit(130);
+    io.stderr.write("\nStopping the run (Ctrl-C again to quit at once)…\n");
+    controller.abort();
+  };
+  process.on("SIGINT", onInterrupt);
+  return { signal: controller.signal, dispose: () => process.off("SIGINT", onInterrupt) };
+}
+
+function exitCodeFor(record: { readonly status: string }): number {
+  return record.status === "succeeded" ? 0 : record.status === "aborted" ? 130 : 1;
+}
+
 export function buildProgram(io: CliIo = defaultIo): Command {
+  const renderer = (options: { readonly plain?: boolean }) =>
+    createProgressRenderer({ stream: io.stderr, plain: options.plain === true || Boolean(io.env.CI) });
+
   const program = new Command("pms")
     .description(
       "post-modern-stack: run the pipeline locally (the local twin) or drive the deployed one.\n" +
@@ -45,32 +77,131 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       "after",
       `\nExamples:\n  pms run\n  pms run --input '{"window": {"start": "2014-04-01", "end": "2014-04-07"}}'\n  pms run --input '{"training": {"epochs": 2}, "deploy": "skip"}'`,
     )
-    .action(async (options: { input: string; plain?: boolean }) => {
+    .option("--port <port>", "port of the local endpoint when this run starts it (default 8080)", port)
+    .action(async (options: { input: string; plain?: boolean; port?: number }) => {
       const input = await readInputArgument(options.input);
-      const controller = new AbortController();
-      // First Ctrl-C: abort the execution, stop the training process, mark the run aborted. Second: leave now.
-      const onInterrupt = () => {
-        if (controller.signal.aborted) process.exit(130);
-        io.stderr.write("\nStopping the run (Ctrl-C again to quit at once)…\n");
-        controller.abort();
-      };
-      process.on("SIGINT", onInterrupt);
+      const interrupt = interruptible(io);
       try {
         const { runCommand } = await import("./run-command.ts");
         const record = await runCommand({
           home: resolvePmsHome(io.env),
           input,
-          reporter: createProgressRenderer({ stream: io.stderr, plain: options.plain || Boolean(io.env.CI) }),
+          reporter: renderer(options),
           print: io.stdout,
-          signal: controller.signal,
+          signal: interrupt.signal,
+          ...(options.port === undefined ? {} : { twin: { port: options.port } }),
         });
-        if (record.status !== "succeeded") process.exitCode = record.status === "aborted" ? 130 : 1;
+        process.exitCode = exitCodeFor(record);
       } finally {
-        process.off("SIGINT", onInterrupt);
+        interrupt.dispose();
       }
     });
 
+  program
+    .command("pipeline")
+    .description(
+      "The quick start (`npm run pipeline`): generate sample data if the warehouse is empty, then run the pipeline end to end on its latest week, leaving the local endpoint serving.",
+    )
+    .option("--input <json|file>", "execution input; the window defaults to the last 7 days of the data", "{}")
+    .option("--events <n>", "events to generate when the warehouse is empty", positiveInteger)
+    .option("--port <port>", "port of the local endpoint (default 8080)", port)
+    .option("--plain", "plain progress lines")
+    .action(async (options: { input: string; events?: number; port?: number; plain?: boolean }) => {
+      const { parseExecutionInput } = await import("../core/pipeline/execution-input.ts");
+      const input = parseExecutionInput(await readInputArgument(options.input));
+      const interrupt = interruptible(io);
+      try {
+        const [{ pipelineCommand }, config] = await Promise.all([import("./pipeline-command.ts"), deployConfig()]);
+        const record = await pipelineCommand({
+          home: resolvePmsHome(io.env),
+          tenant: input.tenant ?? config.runDefaults.tenant,
+          input,
+          reporter: renderer(options),
+          print: io.stdout,
+          signal: interrupt.signal,
+          ...(options.events === undefined ? {} : { events: options.events }),
+          ...(options.port === undefined ? {} : { port: options.port }),
+        });
+        process.exitCode = exitCodeFor(record);
+      } finally {
+        interrupt.dispose();
+      }
+    });
+
+  program
+    .command("serve")
+    .description(
+      "Serve a trained model on the local endpoint (default: the latest successful local run's). The endpoint keeps running after the command returns.",
+    )
+    .option("--run <id>", "serve this local run's model (see `pms runs`)")
+    .option("--model <path>", "serve this model.tar.gz (or extracted model folder)")
+    .option("--port <port>", "port when the endpoint is started (default: its current port, else 8080)", port)
+    .option("--stop", "stop the local endpoint's processes")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  pms serve\n  pms serve --run 20261126T143000-local-1a2b3c-4d5e6f --port 9090\n  pms serve --stop",
+    )
+    .action(async (options: { run?: string; model?: string; port?: number; stop?: boolean }) => {
+      if (options.run && options.model) throw new InvalidArgumentError("pass --run or --model, not both");
+      const home = resolvePmsHome(io.env);
+      const [{ serveCommand, stopServing, describeServing }, { exampleSession }, config] = await Promise.all([
+        import("./serve-command.ts"),
+        import("./example-session.ts"),
+        deployConfig(),
+      ]);
+      const endpointName = config.sagemaker.endpointName;
+      if (options.stop) {
+        await stopServing(home, endpointName);
+        io.stdout("The local endpoint is stopped; `pms serve` starts it again.");
+        return;
+      }
+      const state = await serveCommand({
+        home,
+        endpointName,
+        ...(options.run ? { runId: options.run } : {}),
+        ...(options.model ? { modelPath: options.model } : {}),
+        ...(options.port === undefined ? {} : { port: options.port }),
+      });
+      const runId = state.current?.runId;
+      io.stdout(describeServing(state, runId ? await exampleSession(home, runId) : undefined));
+    });
+
   const data = program.command("data").description("Put events into the local warehouse ($PMS_HOME/warehouse.duckdb).");
+
+  data
+    .command("generate")
+    .description("Generate seeded Coveo-format events with learnable structure, into the local warehouse (or a file).")
+    .requiredOption("--events <n>", "how many events (1,000 to 50,000,000)", positiveInteger)
+    .option("--seed <n>", "random seed (default 42)", (value) => Number(value))
+    .option("--start-date <yyyy-mm-dd>", "first day of the sessions (default 2024-01-01)")
+    .option("--days <n>", "days the sessions spread over (default 14)", positiveInteger)
+    .option("--out <file>", "write a browsing_train.csv here instead of loading the warehouse")
+    .option("--tenant <api-key>", "tenant of the loaded events (default: the configured run tenant)")
+    .option("--plain", "plain progress lines")
+    .addHelpText("after", "\nExample:\n  pms data generate --events 200000 --seed 7")
+    .action(
+      async (options: {
+        events: number;
+        seed?: number;
+        startDate?: string;
+        days?: number;
+        out?: string;
+        tenant?: string;
+        plain?: boolean;
+      }) => {
+        const [{ generateCommand }, config] = await Promise.all([import("./data-commands.ts"), deployConfig()]);
+        await generateCommand({
+          home: resolvePmsHome(io.env),
+          events: options.events,
+          tenant: options.tenant ?? config.runDefaults.tenant,
+          reporter: renderer(options),
+          ...(options.seed === undefined ? {} : { seed: options.seed }),
+          ...(options.startDate === undefined ? {} : { startDate: options.startDate }),
+          ...(options.days === undefined ? {} : { days: options.days }),
+          ...(options.out === undefined ? {} : { out: options.out }),
+        });
+      },
+    );
 
   data
     .command("load")
@@ -100,7 +231,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
           format: options.format,
           onBadRow: options.onBadRow,
           tenant: options.tenant ?? config.runDefaults.tenant,
-          reporter: createProgressRenderer({ stream: io.stderr, plain: options.plain || Boolean(io.env.CI) }),
+          reporter: renderer(options),
         });
       },
     );

@@ -1,5 +1,7 @@
+import { type GenerateResult, generateEvents, generateIntoWarehouse } from "../core/data/generate.ts";
 import type { LoadFormat } from "../core/data/load/formats.ts";
 import { type BadRowPolicy, type LoadResult, loadFile } from "../core/data/load/load.ts";
+import { ensureRawTables, RAW_EVENTS_TABLE } from "../core/data/raw-events.ts";
 import { DuckDBWarehouse } from "../core/warehouse/duckdb.ts";
 import type { PmsHome } from "./home.ts";
 import { ensurePmsHome } from "./home.ts";
@@ -46,6 +48,71 @@ export async function loadCommand(options: LoadCommandOptions): Promise<LoadResu
     );
     for (const bad of result.badRowSamples) reporter.line(`    line ${bad.line}: ${bad.reason}`);
     return result;
+  } finally {
+    await warehouse.close();
+  }
+}
+
+export interface GenerateCommandOptions {
+  readonly home: PmsHome;
+  readonly events: number;
+  readonly seed?: number;
+  readonly startDate?: string;
+  readonly days?: number;
+  readonly tenant: string;
+  /** Write a Coveo-format CSV here instead of loading the warehouse. */
+  readonly out?: string;
+  readonly reporter: ProgressReporter;
+}
+
+/** `pms data generate`: the data room's seeded generator, into the warehouse (default) or a file. */
+export async function generateCommand(options: GenerateCommandOptions): Promise<GenerateResult> {
+  const { reporter } = options;
+  const generateOptions = {
+    events: options.events,
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+    ...(options.startDate === undefined ? {} : { startDate: options.startDate }),
+    ...(options.days === undefined ? {} : { days: options.days }),
+    onProgress: (progress: { events: number; total: number }) =>
+      reporter.progress("generating", progress.events, progress.total, "events"),
+  };
+  let result: GenerateResult;
+  if (options.out) {
+    result = await generateEvents(options.out, generateOptions);
+    reporter.progressDone("generating");
+    reporter.line(`Wrote ${describeGenerated(result)} to ${options.out}`);
+    return result;
+  }
+  await ensurePmsHome(options.home);
+  const warehouse = new DuckDBWarehouse({ path: options.home.warehouse });
+  try {
+    result = await generateIntoWarehouse(warehouse, { ...generateOptions, tenant: options.tenant });
+  } finally {
+    await warehouse.close();
+  }
+  reporter.progressDone("generating");
+  reporter.line(`Loaded ${describeGenerated(result)} into ${options.home.warehouse} (tenant ${options.tenant})`);
+  return result;
+}
+
+function describeGenerated(result: GenerateResult): string {
+  return `${result.events.toLocaleString("en-US")} events, ${result.sessions.toLocaleString("en-US")} sessions, ${result.items.toLocaleString("en-US")} items, ${result.firstDay}..${result.lastDay} (${result.seconds.toFixed(1)} s)`;
+}
+
+/** The days the warehouse holds events for a tenant, or undefined when it holds none. */
+export async function warehouseEventDays(
+  home: PmsHome,
+  tenant: string,
+): Promise<{ readonly first: string; readonly last: string; readonly events: number } | undefined> {
+  const warehouse = new DuckDBWarehouse({ path: home.warehouse });
+  try {
+    await ensureRawTables(warehouse);
+    const [row] = await warehouse.query<{ first: string | null; last: string | null; events: number }>(
+      `select cast(min(event_date) as varchar) as first, cast(max(event_date) as varchar) as last, count(*) as events
+       from ${RAW_EVENTS_TABLE} where api_key = ?`,
+      { binds: [tenant] },
+    );
+    return row?.first && row.last ? { first: row.first, last: row.last, events: row.events } : undefined;
   } finally {
     await warehouse.close();
   }

@@ -1,0 +1,74 @@
+import type { ExecutionInput } from "../core/pipeline/execution-input.ts";
+import { generateCommand, warehouseEventDays } from "./data-commands.ts";
+import type { PmsHome } from "./home.ts";
+import type { ProgressReporter } from "./progress.ts";
+import { runCommand } from "./run-command.ts";
+import type { LocalRunRecord } from "./run-record.ts";
+
+/**
+ * The sample `npm run pipeline` generates into an empty warehouse: big enough for the model to beat
+ * popularity clearly, small enough that the whole run stays within a few minutes on two cores.
+ */
+export const SAMPLE_EVENTS = 200_000;
+export const SAMPLE_DAYS = 14;
+/** Days of the sample one run trains on (the last is the test day, the one before validation). */
+export const SAMPLE_WINDOW_DAYS = 7;
+
+export interface PipelineCommandOptions {
+  readonly home: PmsHome;
+  readonly tenant: string;
+  readonly input: ExecutionInput;
+  readonly events?: number;
+  readonly port?: number;
+  readonly reporter: ProgressReporter;
+  readonly print: (text: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The last `days` days of the data (never before its first day). */
+export function windowEndingAt(first: string, last: string, days: number): { start: string; end: string } {
+  const start = new Date(Date.parse(`${last}T00:00:00Z`) - (days - 1) * DAY_MS).toISOString().slice(0, 10);
+  return { start: start < first ? first : start, end: last };
+}
+
+/**
+ * `npm run pipeline` (`pms pipeline`): sample data into an empty warehouse, then one local run on the
+ * latest days of whatever the warehouse holds. The run's deployment leaves the endpoint serving.
+ */
+export async function pipelineCommand(options: PipelineCommandOptions): Promise<LocalRunRecord> {
+  const { home, reporter } = options;
+  let days = await warehouseEventDays(home, options.tenant);
+  if (!days) {
+    reporter.line(`The warehouse ${home.warehouse} has no events for tenant ${options.tenant}: generating a sample.`);
+    await generateCommand({
+      home,
+      events: options.events ?? SAMPLE_EVENTS,
+      days: SAMPLE_DAYS,
+      tenant: options.tenant,
+      reporter,
+    });
+    days = await warehouseEventDays(home, options.tenant);
+    if (!days) throw new Error(`Generating the sample left no events for tenant ${options.tenant} in ${home.warehouse}`);
+  } else {
+    reporter.line(`The warehouse holds ${days.events.toLocaleString("en-US")} events, ${days.first}..${days.last}.`);
+  }
+  const input: ExecutionInput = {
+    trigger: "local",
+    window: windowEndingAt(days.first, days.last, SAMPLE_WINDOW_DAYS),
+    ...options.input,
+  };
+  const record = await runCommand({
+    home,
+    input,
+    reporter,
+    print: options.print,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.port === undefined ? {} : { twin: { port: options.port } }),
+  });
+  if (record.status === "succeeded" && !record.deployed)
+    options.print(`\nNothing was deployed (deploy mode). Serve this run's model with: pms serve --run ${record.runId}`);
+  else if (record.deployed) options.print("\nThe endpoint keeps serving after this command; stop it with: pms serve --stop");
+  return record;
+}
