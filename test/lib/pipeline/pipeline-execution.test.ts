@@ -250,6 +250,19 @@ describe("the pipeline state machine, run locally", () => {
     expect(result.calls.evaluate).toHaveLength(0);
   });
 
+  it("fails TrainingFailed when the training stage outlasts its timeout", async () => {
+    // The same definition with the stage's 3 hours shortened to 1 second: the Catch wiring is what is tested.
+    const shortened = structuredClone(asl) as AslDefinition & { States: Record<string, Record<string, unknown>> };
+    const train = shortened.States[S.train];
+    if (train === undefined) throw new Error("no training state");
+    train.TimeoutSeconds = 1;
+    const result = await runLocally(shortened, {}, { ...happyFakes(), train: () => new Promise(() => {}) });
+
+    expect(result.error).toBe(PIPELINE_ERRORS.trainingFailed);
+    expect(result.cause).toBe("The training job did not finish within 3 hours (trainingJob.timeout).");
+    expect(result.entered.slice(-2)).toEqual([S.train, S.trainingTimedOut]);
+  });
+
   it("retries a transient Lambda error and then carries on", async () => {
     const result = await run(
       {},
