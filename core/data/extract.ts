@@ -7,7 +7,7 @@ import { type DataManifest, type ExtractState, PIPELINE_ERRORS } from "../pipeli
 import type { RunArtifactUris, RunContext } from "../pipeline/run-context.ts";
 import type { ArtifactStore } from "../ports/artifact-store.ts";
 import type { SqlValue, Warehouse } from "../ports/warehouse.ts";
-import { duckdbString } from "../warehouse/duckdb.ts";
+import { duckdbString } from "../warehouse/sql-literals.ts";
 
 /** The dbt view Extract unloads (models/marts/training_sessions.sql), in the target's default schema. */
 export const TRAINING_SESSIONS_RELATION = "training_sessions";

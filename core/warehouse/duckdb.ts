@@ -165,8 +165,3 @@ export class DuckDBWarehouse implements Warehouse {
     this.connection = undefined;
   }
 }
-
-/** A DuckDB string literal; for the file paths that table functions and COPY take as constants. */
-export function duckdbString(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
-}

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Warehouse } from "../../ports/warehouse.ts";
-import { duckdbString } from "../../warehouse/duckdb.ts";
+import { duckdbString, snowflakeString } from "../../warehouse/sql-literals.ts";
 import { ensureRawTables, PRODUCTS_TABLE, RAW_EVENTS_TABLE, RAW_SCHEMA } from "../raw-events.ts";
 import {
   EVENT_LOAD_COLUMNS,
@@ -242,10 +242,6 @@ export function duckdbInsert(target: LineFormat["target"], file: string): Insert
     loadTimeBinds: 1,
     cleanup: [],
   };
-}
-
-function snowflakeString(value: string): string {
-  return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 }
 
 /**
