@@ -9,6 +9,7 @@
  * slowest baseline) stands in, and the output says which.
  */
 import { fork } from "node:child_process";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { FileSystemArtifactStore } from "../core/artifacts/filesystem.ts";
 import { countItems } from "../core/baselines/popularity.ts";
@@ -25,8 +26,13 @@ interface SizeFigures {
   readonly trainingSessions: number;
   readonly trainingEvents: number;
   readonly modelSeconds: number;
+  /** CPU time of the scoring process: what the figure would be on an idle core. */
+  readonly modelCpuSeconds: number;
   readonly modelPointsPerSecond: number;
   readonly suiteSeconds: number;
+  readonly suiteCpuSeconds: number;
+  /** 1-minute load average at the end: the 2 cores are shared with other work. */
+  readonly loadAverage: number;
   readonly peakRssMiB: number;
   readonly hr20: number;
   readonly baselinesHr20: Record<string, number>;
@@ -73,10 +79,13 @@ async function measure(points: number, items: number, modelUri: string | undefin
   const cutSessions = test.slice(0, lastSession + 1);
   const itemCounts = countItems(train);
 
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const scored = await scoreRecommender(model, exact, { itemCounts, ks: [10, 20], batchSize: 512 });
   const modelSeconds = (performance.now() - started) / 1000;
+  const modelCpu = process.cpuUsage(cpuBefore);
 
+  const suiteCpuBefore = process.cpuUsage();
   const suiteStarted = performance.now();
   const summary = await runEvaluationSuite({
     challenger: model,
@@ -86,6 +95,8 @@ async function measure(points: number, items: number, modelUri: string | undefin
     options: { maxPoints: points },
   });
   const suiteSeconds = (performance.now() - suiteStarted) / 1000;
+  const suiteCpu = process.cpuUsage(suiteCpuBefore);
+  const cpuSeconds = (usage: NodeJS.CpuUsage) => Number(((usage.user + usage.system) / 1e6).toFixed(2));
   return {
     points: exact.length,
     model: modelName,
@@ -93,8 +104,11 @@ async function measure(points: number, items: number, modelUri: string | undefin
     trainingSessions: train.length,
     trainingEvents: summary.training.events,
     modelSeconds: Number(modelSeconds.toFixed(2)),
+    modelCpuSeconds: cpuSeconds(modelCpu),
     modelPointsPerSecond: Math.round(exact.length / modelSeconds),
     suiteSeconds: Number(suiteSeconds.toFixed(2)),
+    suiteCpuSeconds: cpuSeconds(suiteCpu),
+    loadAverage: Number(loadavg()[0]?.toFixed(1)),
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     hr20: Number((scored.metrics["hr@20"] ?? 0).toFixed(4)),
     baselinesHr20: Object.fromEntries(

@@ -40,15 +40,20 @@ export class SknnRecommender implements Recommender {
   /** Item id → SKU and back. */
   private readonly skus: string[] = [];
   private readonly ids = new Map<string, number>();
-  /** Session (ordered oldest first, so a larger index is more recent) → its distinct item ids. */
-  private readonly sessions: Int32Array[] = [];
-  /** Item id → the ids of its most recent sessions, most recent first. */
-  private readonly sessionsOfItem: Int32Array[] = [];
+  // Flat (CSR) layouts: one typed array per relation instead of one small array per session or
+  // item, for memory and for cache locality in the inner loops.
+  /** Distinct item ids of session s (oldest session first, so a larger id is more recent). */
+  private readonly sessionItems: Int32Array;
+  private readonly sessionStart: Int32Array;
+  /** The ids of item i's most recent sessions, most recent first. */
+  private readonly itemSessions: Int32Array;
+  private readonly itemStart: Int32Array;
   private readonly popular: Recommendation[];
-  // Scratch space reused by every query instead of allocating maps per session.
+  // Scratch space reused by every query instead of allocating per session.
   private readonly candidateMark: Int32Array;
-  /** Room for every candidate of a query: at most `sampleSize` sessions per distinct known item. */
   private candidates = new Int32Array(0);
+  private readonly similarity: Float64Array;
+  private readonly lastSharedStep: Int32Array;
   private readonly itemWeight: Float64Array;
   private readonly itemLastStep: Int32Array;
   private readonly itemMark: Int32Array;
@@ -62,28 +67,52 @@ export class SknnRecommender implements Recommender {
     const ordered = trainingSessions
       .map((session, index) => ({ session, index }))
       .sort((a, b) => (a.session.session_start_ms ?? 0) - (b.session.session_start_ms ?? 0) || a.index - b.index);
-    const recent: number[][] = [];
+    const flat: number[] = [];
+    const starts: number[] = [0];
     for (const { session } of ordered) {
       const distinct = new Set<number>();
       for (const sku of sessionItems(session)) distinct.add(this.intern(sku));
       if (distinct.size === 0) continue;
-      this.sessions.push(Int32Array.from(distinct));
+      flat.push(...distinct);
+      starts.push(flat.length);
     }
-    for (let item = 0; item < this.skus.length; item++) recent.push([]);
-    for (let session = this.sessions.length - 1; session >= 0; session--) {
-      for (const item of this.sessions[session] as Int32Array) {
-        const list = recent[item] as number[];
-        if (list.length < this.sampleSize) list.push(session);
+    this.sessionItems = Int32Array.from(flat);
+    this.sessionStart = Int32Array.from(starts);
+    const sessionCount = starts.length - 1;
+    const itemCount = this.skus.length;
+
+    // Walk sessions newest first and keep each item's first `sampleSize`: its most recent sessions.
+    const kept = new Int32Array(itemCount);
+    for (let session = sessionCount - 1; session >= 0; session--) {
+      for (let at = this.sessionStart[session] as number; at < (this.sessionStart[session + 1] as number); at++) {
+        const item = this.sessionItems[at] as number;
+        if ((kept[item] as number) < this.sampleSize) kept[item] = (kept[item] as number) + 1;
       }
     }
-    for (const list of recent) this.sessionsOfItem.push(Int32Array.from(list));
+    this.itemStart = new Int32Array(itemCount + 1);
+    for (let item = 0; item < itemCount; item++) {
+      this.itemStart[item + 1] = (this.itemStart[item] as number) + (kept[item] as number);
+    }
+    this.itemSessions = new Int32Array(this.itemStart[itemCount] as number);
+    const filled = new Int32Array(itemCount);
+    for (let session = sessionCount - 1; session >= 0; session--) {
+      for (let at = this.sessionStart[session] as number; at < (this.sessionStart[session + 1] as number); at++) {
+        const item = this.sessionItems[at] as number;
+        if ((filled[item] as number) >= (kept[item] as number)) continue;
+        this.itemSessions[(this.itemStart[item] as number) + (filled[item] as number)] = session;
+        filled[item] = (filled[item] as number) + 1;
+      }
+    }
+
     this.popular = rankByCount(countItems(trainingSessions), 1000);
-    this.candidateMark = new Int32Array(this.sessions.length);
-    this.itemWeight = new Float64Array(this.skus.length);
-    this.itemLastStep = new Int32Array(this.skus.length);
-    this.itemMark = new Int32Array(this.skus.length);
-    this.itemScore = new Float64Array(this.skus.length);
-    this.scoreMark = new Int32Array(this.skus.length);
+    this.candidateMark = new Int32Array(sessionCount);
+    this.similarity = new Float64Array(sessionCount);
+    this.lastSharedStep = new Int32Array(sessionCount);
+    this.itemWeight = new Float64Array(itemCount);
+    this.itemLastStep = new Int32Array(itemCount);
+    this.itemMark = new Int32Array(itemCount);
+    this.itemScore = new Float64Array(itemCount);
+    this.scoreMark = new Int32Array(itemCount);
   }
 
   private intern(sku: string): number {
@@ -123,35 +152,55 @@ export class SknnRecommender implements Recommender {
 
     let found = 0;
     for (const item of known) {
-      for (const candidate of this.sessionsOfItem[item] as Int32Array) {
+      for (let at = this.itemStart[item] as number; at < (this.itemStart[item + 1] as number); at++) {
+        const candidate = this.itemSessions[at] as number;
         if (this.candidateMark[candidate] === stamp) continue;
         this.candidateMark[candidate] = stamp;
         this.candidates[found++] = candidate;
       }
     }
-    // Typed-array sort is numeric and several times faster than Array#sort with a comparator.
-    const sorted = this.candidates.subarray(0, found).sort();
-    const candidates = sorted.subarray(Math.max(0, found - this.sampleSize));
+    // Oldest first (typed-array sort is numeric); keep the `sampleSize` most recent.
+    let candidates = this.candidates.subarray(0, found);
+    candidates.sort();
+    if (found > this.sampleSize) candidates = candidates.subarray(found - this.sampleSize);
 
-    const similar: { session: number; similarity: number; step: number }[] = [];
+    // Every candidate shares an item with the session, so every similarity is positive.
     for (const candidate of candidates) {
       let dot = 0;
-      let step = Number.POSITIVE_INFINITY;
-      for (const item of this.sessions[candidate] as Int32Array) {
+      let step = length;
+      for (let at = this.sessionStart[candidate] as number; at < (this.sessionStart[candidate + 1] as number); at++) {
+        const item = this.sessionItems[at] as number;
         if (this.itemMark[item] !== stamp) continue;
         dot += this.itemWeight[item] as number;
-        step = Math.min(step, this.itemLastStep[item] as number);
+        if ((this.itemLastStep[item] as number) < step) step = this.itemLastStep[item] as number;
       }
-      if (dot > 0) similar.push({ session: candidate, similarity: dot / distinctItems, step });
+      this.similarity[candidate] = dot / distinctItems;
+      this.lastSharedStep[candidate] = step;
     }
-    // Ties go to the more recent session.
-    similar.sort((a, b) => b.similarity - a.similarity || b.session - a.session);
-    if (similar.length > this.neighbours) similar.length = this.neighbours;
+
+    // The neighbours: similarity above the n-th largest, then ties at it, most recent first. Their
+    // order does not matter for the scores, so no full sort is needed.
+    let threshold = Number.NEGATIVE_INFINITY;
+    if (candidates.length > this.neighbours) {
+      const similarities = Float64Array.from(candidates, (candidate) => this.similarity[candidate] as number).sort();
+      threshold = similarities[similarities.length - this.neighbours] as number;
+    }
+    let aboveThreshold = 0;
+    for (const candidate of candidates) if ((this.similarity[candidate] as number) > threshold) aboveThreshold++;
+    let tiesAllowed = this.neighbours - aboveThreshold;
 
     const scored: number[] = [];
-    for (const { session: neighbour, similarity, step } of similar) {
-      const vote = similarity / step;
-      for (const item of this.sessions[neighbour] as Int32Array) {
+    for (let index = candidates.length - 1; index >= 0; index--) {
+      const neighbour = candidates[index] as number;
+      const similarity = this.similarity[neighbour] as number;
+      if (similarity < threshold) continue;
+      if (similarity === threshold) {
+        if (tiesAllowed <= 0) continue;
+        tiesAllowed--;
+      }
+      const vote = similarity / (this.lastSharedStep[neighbour] as number);
+      for (let at = this.sessionStart[neighbour] as number; at < (this.sessionStart[neighbour + 1] as number); at++) {
+        const item = this.sessionItems[at] as number;
         if (this.scoreMark[item] !== stamp) {
           this.scoreMark[item] = stamp;
           this.itemScore[item] = 0;
@@ -160,9 +209,28 @@ export class SknnRecommender implements Recommender {
         this.itemScore[item] = (this.itemScore[item] as number) + vote;
       }
     }
-    scored.sort((a, b) => (this.itemScore[b] as number) - (this.itemScore[a] as number) || a - b);
-    return scored
-      .slice(0, k)
-      .map((item) => ({ sku: this.skus[item] as string, score: this.itemScore[item] as number }));
+    return this.top(scored, k).map((item) => ({
+      sku: this.skus[item] as string,
+      score: this.itemScore[item] as number,
+    }));
+  }
+
+  /** The k best items by score (ties: lower id), by insertion into a k-long list: k is small. */
+  private top(items: readonly number[], k: number): number[] {
+    const best: number[] = [];
+    const better = (a: number, b: number) => {
+      const difference = (this.itemScore[a] as number) - (this.itemScore[b] as number);
+      return difference > 0 || (difference === 0 && a < b);
+    };
+    for (const item of items) {
+      if (best.length === k && !better(item, best[k - 1] as number)) continue;
+      let position = best.length === k ? k - 1 : best.length;
+      while (position > 0 && better(item, best[position - 1] as number)) {
+        best[position] = best[position - 1] as number;
+        position--;
+      }
+      best[position] = item;
+    }
+    return best;
   }
 }

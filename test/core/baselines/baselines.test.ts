@@ -100,3 +100,57 @@ describe("SknnRecommender", () => {
     expect(list?.map((r) => r.sku)).toEqual(["b", "a"]);
   });
 });
+
+describe("SknnRecommender against a direct transcription of V-SkNN", () => {
+  /** session-rec's VMContextKNN scoring, written plainly over maps: slow, obviously right. */
+  function reference(training: { items: string[] }[], session: string[], neighbours: number, sampleSize: number) {
+    const sets = training.map((t) => new Set(t.items));
+    const weights = new Map<string, number>();
+    session.forEach((item, position) => weights.set(item, (position + 1) / session.length));
+    const candidates = sets
+      .map((set, index) => ({ set, index }))
+      .filter(({ set }) => session.some((item) => set.has(item)))
+      .sort((a, b) => b.index - a.index)
+      .slice(0, sampleSize);
+    const similar = candidates
+      .map(({ set, index }) => {
+        let dot = 0;
+        for (const [item, weight] of weights) if (set.has(item)) dot += weight;
+        return { set, index, similarity: dot / weights.size };
+      })
+      .sort((a, b) => b.similarity - a.similarity || b.index - a.index)
+      .slice(0, neighbours);
+    const scores = new Map<string, number>();
+    for (const { set, similarity } of similar) {
+      let step = 1;
+      for (const item of [...session].reverse()) {
+        if (set.has(item)) break;
+        step++;
+      }
+      for (const item of set) scores.set(item, (scores.get(item) ?? 0) + similarity / step);
+    }
+    return scores;
+  }
+
+  it("gives the same scores on random sessions, with sampling and neighbour limits in play", async () => {
+    let state = 7;
+    const random = () => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state / 2147483648;
+    };
+    const pick = () => `p${Math.floor(random() * 30)}`;
+    const training = Array.from({ length: 300 }, (_, index) => ({
+      items: Array.from({ length: 2 + Math.floor(random() * 5) }, pick),
+      session_start_ms: index,
+    }));
+    const recommender = new SknnRecommender(training, { neighbours: 5, sampleSize: 12 });
+    for (let trial = 0; trial < 40; trial++) {
+      const session = Array.from({ length: 1 + Math.floor(random() * 5) }, pick);
+      const expected = reference(training, session, 5, 12);
+      const [list] = await recommender.recommend([session], 200);
+      const got = new Map((list ?? []).filter((r) => r.score > 0).map((r) => [r.sku, r.score]));
+      expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
+      for (const [sku, score] of expected) expect(got.get(sku)).toBeCloseTo(score, 12);
+    }
+  });
+});
