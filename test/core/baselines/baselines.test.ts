@@ -106,7 +106,9 @@ describe("SknnRecommender against a direct transcription of V-SkNN", () => {
   function reference(training: { items: string[] }[], session: string[], neighbours: number, sampleSize: number) {
     const sets = training.map((t) => new Set(t.items));
     const weights = new Map<string, number>();
-    session.forEach((item, position) => weights.set(item, (position + 1) / session.length));
+    session.forEach((item, position) => {
+      weights.set(item, (position + 1) / session.length);
+    });
     const candidates = sets
       .map((set, index) => ({ set, index }))
       .filter(({ set }) => session.some((item) => set.has(item)))
