@@ -120,7 +120,7 @@ const SnowflakeSchema = z
     warehouse: snowflakeIdentifier(),
     database: snowflakeIdentifier(),
     schema: snowflakeIdentifier(),
-    /** The raw events table the dbt project's source reads, fully qualified. */
+    /** Where the raw events live: the dbt source `raw.events` of the target database (documentation and `pms data load`; no Lambda reads it). */
     rawTable: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){2}$/, "must be DATABASE.SCHEMA.TABLE"),
@@ -248,8 +248,17 @@ const VpcSchema = z
       .optional(),
     /** Availability zones of the VPC the stack creates (ignored with `existing`). */
     maxAzs: positiveInt(6).default(2),
+    /**
+     * Zones that get the interface endpoints (each costs ~$7/month per zone); instances in the
+     * other zones reach them across zones.
+     */
+    endpointAzs: positiveInt(6).default(1),
   })
-  .strict();
+  .strict()
+  .refine((vpc) => vpc.endpointAzs <= vpc.maxAzs, {
+    message: "endpointAzs cannot exceed maxAzs",
+    path: ["endpointAzs"],
+  });
 
 export const DeployConfigSchema = z
   .object({
@@ -307,7 +316,7 @@ export const EXAMPLE_CONFIG = {
     warehouse: "PMS_WH",
     database: "ANALYTICS",
     schema: "PMS",
-    rawTable: "RAW.ECOMMERCE.BROWSING_EVENTS",
+    rawTable: "ANALYTICS.RAW.EVENTS",
     privateKeySecretName: "pms/snowflake-private-key",
     unloadStage: "ANALYTICS.PMS.ARTIFACTS",
     pollIntervalSeconds: 30,
@@ -371,6 +380,7 @@ export const EXAMPLE_CONFIG = {
   vpc: {
     existing: { vpcId: "vpc-0a1b2c3d4e5f67890", subnetIds: ["subnet-0a1b2c3d4e5f67890", "subnet-0f9e8d7c6b5a43210"] },
     maxAzs: 2,
+    endpointAzs: 1,
   },
 } satisfies DeployConfigInput;
 

@@ -1,4 +1,4 @@
-import { Duration, IgnoreMode, Stack, type StackProps, Tags } from "aws-cdk-lib";
+import { CfnOutput, Duration, IgnoreMode, Stack, type StackProps, Tags } from "aws-cdk-lib";
 import * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
@@ -57,13 +57,13 @@ export class PipelineStack extends Stack {
     for (const [key, value] of Object.entries(config.costTags)) Tags.of(this).add(key, value);
 
     this.artifacts = new ArtifactBucket(this, "Artifacts");
-    if (config.snowflake.storageIntegration) {
-      new SnowflakeUnloadRole(this, "SnowflakeUnload", {
-        artifacts: this.artifacts,
-        namePrefix: config.namePrefix,
-        storageIntegration: config.snowflake.storageIntegration,
-      });
-    }
+    const unloadRole = config.snowflake.storageIntegration
+      ? new SnowflakeUnloadRole(this, "SnowflakeUnload", {
+          artifacts: this.artifacts,
+          namePrefix: config.namePrefix,
+          storageIntegration: config.snowflake.storageIntegration,
+        })
+      : undefined;
 
     const image = props.trainingImage ?? TRAINING_IMAGE_CONTEXT;
     const imageAsset = (id: string, target: "train" | "serve") =>
@@ -122,5 +122,12 @@ export class PipelineStack extends Stack {
       logRetention,
       ...(props.functionEntries ? { notifyEntry: props.functionEntries.notify } : {}),
     });
+
+    // What the deploy steps (Snowflake stage, `pms start`) need from the deployed stack.
+    new CfnOutput(this, "ArtifactBucketName", { value: this.artifacts.bucket.bucketName });
+    new CfnOutput(this, "StateMachineArn", { value: this.pipeline.stateMachine.stateMachineArn });
+    new CfnOutput(this, "NotificationTopicArn", { value: this.notifications.topic.topicArn });
+    new CfnOutput(this, "EndpointName", { value: this.serving.endpointName });
+    if (unloadRole) new CfnOutput(this, "SnowflakeUnloadRoleArn", { value: unloadRole.role.roleArn });
   }
 }

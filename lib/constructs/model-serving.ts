@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack } from "aws-cdk-lib";
+import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -61,6 +61,9 @@ export class ModelServing extends Construct {
       modelPackageGroupName,
       modelPackageGroupDescription: "Session-based next-item recommenders trained by the post-modern-stack pipeline",
     });
+    // The registry is the models' lineage (metrics, approvals, report links): it outlives the stack,
+    // and CloudFormation could not delete a group that still holds versions anyway.
+    this.modelPackageGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     this.executionRole = new iam.Role(this, "ExecutionRole", {
       assumedBy: new iam.ServicePrincipal("sagemaker.amazonaws.com"),

@@ -20,7 +20,10 @@ export interface TrainingComputeProps {
   readonly logRetention: logs.RetentionDays;
 }
 
-/** Interface endpoints an instance in an isolated subnet needs to join ECS, pull from ECR and log. */
+/**
+ * Interface endpoints an instance in an isolated subnet needs to join ECS, pull from ECR, log and
+ * get credentials. (Nothing inside the VPC calls the Batch API, so it needs no Batch endpoint.)
+ */
 const INTERFACE_ENDPOINTS = {
   Ecr: ec2.InterfaceVpcEndpointAwsService.ECR,
   EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
@@ -29,7 +32,6 @@ const INTERFACE_ENDPOINTS = {
   EcsTelemetry: ec2.InterfaceVpcEndpointAwsService.ECS_TELEMETRY,
   Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
   Sts: ec2.InterfaceVpcEndpointAwsService.STS,
-  Batch: ec2.InterfaceVpcEndpointAwsService.BATCH,
 } as const;
 
 /**
@@ -203,7 +205,13 @@ export class TrainingCompute extends Construct {
     const securityGroup = instanceSecurityGroup(vpc);
     for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {
       // Only the training instances may reach the endpoints, not the whole VPC CIDR.
-      const endpoint = vpc.addInterfaceEndpoint(name, { service, privateDnsEnabled: true, open: false });
+      const endpoint = vpc.addInterfaceEndpoint(name, {
+        service,
+        privateDnsEnabled: true,
+        open: false,
+        // Each endpoint costs per AZ-hour; instances in other zones reach these across zones.
+        subnets: { subnets: vpc.isolatedSubnets.slice(0, props.vpc.endpointAzs) },
+      });
       endpoint.connections.allowFrom(securityGroup, ec2.Port.HTTPS, "HTTPS from the training instances");
     }
     return { vpc, subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroup };

@@ -39,7 +39,7 @@ describe("the deploy configuration", () => {
     expect(config.sagemaker.endpointName).toBe("pms-recommender");
     expect(config.sagemaker.modelPackageGroupName).toBe("pms-recommender");
     expect(config.sagemaker.alarms).toEqual({ modelLatencyP99Ms: 500, invocation5xxErrorsPerMinute: 1 });
-    expect(config.vpc).toEqual({ maxAzs: 2 });
+    expect(config.vpc).toEqual({ maxAzs: 2, endpointAzs: 1 });
     expect(config.notificationEmails).toEqual([]);
   });
 
