@@ -3,30 +3,33 @@
   Each public macro dispatches to `<adapter>__<name>`, falling back to `default__<name>`.
 #}
 
-{# A JSON field of a raw_data object as text (VARIANT path on Snowflake, JSON on DuckDB). #}
-{% macro json_text(column, field) -%}
-  {{ adapter.dispatch('json_text', 'post_modern_stack')(column, field) }}
+{#
+  The raw_data JSON object, parsed once per row. Snowflake's VARIANT is already parsed; DuckDB stores
+  JSON text, and one json_transform into a struct costs a third of five separate path extractions.
+#}
+{% macro parse_raw_data(column) -%}
+  {{ adapter.dispatch('parse_raw_data', 'post_modern_stack')(column) }}
 {%- endmacro %}
 
-{% macro snowflake__json_text(column, field) -%}
-  {{ column }}:{{ field }}::varchar
+{% macro snowflake__parse_raw_data(column) -%}
+  {{ column }}
 {%- endmacro %}
 
-{% macro duckdb__json_text(column, field) -%}
-  json_extract_string({{ column }}, '$.{{ field }}')
+{% macro duckdb__parse_raw_data(column) -%}
+  json_transform({{ column }}, '{"session_id": "VARCHAR", "product_sku": "VARCHAR", "product_action": "VARCHAR", "server_timestamp_epoch_ms": "BIGINT", "hashed_url": "VARCHAR"}')
 {%- endmacro %}
 
-{# A JSON field as a 64-bit integer (epoch milliseconds). #}
-{% macro json_bigint(column, field) -%}
-  {{ adapter.dispatch('json_bigint', 'post_modern_stack')(column, field) }}
+{# One field of a parsed raw_data, as a SQL type (varchar, bigint). #}
+{% macro raw_data_field(parsed, field, type) -%}
+  {{ adapter.dispatch('raw_data_field', 'post_modern_stack')(parsed, field, type) }}
 {%- endmacro %}
 
-{% macro snowflake__json_bigint(column, field) -%}
-  {{ column }}:{{ field }}::number(38, 0)
+{% macro snowflake__raw_data_field(parsed, field, type) -%}
+  {{ parsed }}:{{ field }}::{{ type }}
 {%- endmacro %}
 
-{% macro duckdb__json_bigint(column, field) -%}
-  cast(json_extract({{ column }}, '$.{{ field }}') as bigint)
+{% macro duckdb__raw_data_field(parsed, field, type) -%}
+  cast({{ parsed }}.{{ field }} as {{ type }})
 {%- endmacro %}
 
 {# The values of a group as an array, in a given order. #}

@@ -4,6 +4,16 @@ with source as (
 
 ),
 
+parsed as (
+
+    select
+        source.*,
+        {{ parse_raw_data('raw_data') }} as event
+
+    from source
+
+),
+
 renamed as (
 
     select
@@ -12,15 +22,15 @@ renamed as (
         api_key as tenant,
         event_type,
         event_date,
-        {{ json_text('raw_data', 'session_id') }} as session_id,
+        {{ raw_data_field('event', 'session_id', 'varchar') }} as session_id,
         -- SKUs arrive with stray whitespace and mixed case from some trackers; the catalog and the
         -- model vocabulary use the trimmed lower-case form.
-        nullif(lower(trim({{ json_text('raw_data', 'product_sku') }})), '') as product_sku,
-        nullif({{ json_text('raw_data', 'product_action') }}, '') as product_action,
-        {{ json_bigint('raw_data', 'server_timestamp_epoch_ms') }} as event_ms,
-        {{ json_text('raw_data', 'hashed_url') }} as hashed_url
+        nullif(lower(trim({{ raw_data_field('event', 'product_sku', 'varchar') }})), '') as product_sku,
+        nullif({{ raw_data_field('event', 'product_action', 'varchar') }}, '') as product_action,
+        {{ raw_data_field('event', 'server_timestamp_epoch_ms', 'bigint') }} as event_ms,
+        {{ raw_data_field('event', 'hashed_url', 'varchar') }} as hashed_url
 
-    from source
+    from parsed
 
 ),
 
