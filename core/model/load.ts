@@ -1,7 +1,10 @@
+import * as tf from "@tensorflow/tfjs";
 import type { TrainingParameters } from "../pipeline/execution-input.ts";
 import type { ArtifactStore } from "../ports/artifact-store.ts";
 import type { Recommendation } from "../ports/model-host.ts";
+import { loadModelFolder, unpackModelArchive } from "./artifact.ts";
 import type { Recommender } from "./recommender.ts";
+import { SessionRecommender } from "./session-recommender.ts";
 import type { ValidationMetrics } from "./training-metrics.ts";
 
 /** What `model.tar.gz` says about itself (`metadata.json` in the archive). */
@@ -35,9 +38,13 @@ export interface LoadedModel extends Recommender {
 }
 
 /**
- * Loads `model.tar.gz` (or an already extracted model folder) from any URI the store reads.
+ * Loads a trained model from `model.tar.gz` (any URI the store reads: `s3://…`, a path, `file://`)
+ * or from an already extracted folder (a URI ending in `/`, e.g. SageMaker's `/opt/ml/model/`).
+ * Runs on whatever TF.js backend is active (call `selectBackend` first to choose one).
  */
 export async function loadModelRecommender(store: ArtifactStore, modelUri: string): Promise<LoadedModel> {
-  void store;
-  throw new Error(`loadModelRecommender(${modelUri}): not implemented yet`);
+  const bundle = modelUri.endsWith("/")
+    ? await loadModelFolder(store, modelUri)
+    : await unpackModelArchive(await store.get(modelUri), modelUri);
+  return new SessionRecommender(bundle.model, bundle.vocabulary, bundle.popular, bundle.metadata, tf.getBackend());
 }

@@ -1,0 +1,150 @@
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import * as tar from "tar";
+import { FileSystemArtifactStore } from "../artifacts/filesystem.ts";
+import type { ArtifactStore } from "../ports/artifact-store.ts";
+import type { Recommendation } from "../ports/model-host.ts";
+import {
+  type ModelConfig,
+  SessionModel,
+  uniqueVariableName,
+  WEIGHT_NAMES,
+  type WeightName,
+  weightShapes,
+} from "./gru4rec.ts";
+import { ArtifactStoreIOHandler, MODEL_JSON, WEIGHTS_BIN } from "./io-handler.ts";
+import type { ModelMetadata } from "./load.ts";
+import { ItemVocabulary, type VocabularyJson } from "./vocabulary.ts";
+
+/**
+ * `model.tar.gz` as SageMaker extracts it into /opt/ml/model:
+ *
+ *   model.json       TF.js model JSON: the architecture config (modelTopology) and weights manifest
+ *   weights.bin      float32 weights
+ *   vocabulary.json  SKUs by model index and their training counts
+ *   popular.json     the fallback for sessions with no known item (top 100 by count)
+ *   metadata.json    ModelMetadata: run, hyper-parameters, validation metrics, data hash, code version
+ */
+export const ARCHIVE_FILES = [MODEL_JSON, WEIGHTS_BIN, "vocabulary.json", "popular.json", "metadata.json"] as const;
+export const MODEL_FORMAT = "pms-session-gru";
+export const POPULAR_FALLBACK_SIZE = 100;
+
+export class ModelArtifactError extends Error {
+  override readonly name = "ModelArtifactError";
+}
+
+export interface ModelBundle {
+  readonly model: SessionModel;
+  readonly vocabulary: ItemVocabulary;
+  readonly popular: readonly Recommendation[];
+  readonly metadata: ModelMetadata;
+}
+
+/** The build's code version: `PMS_CODE_VERSION` (set at image build), else the git commit, else "unknown". */
+export function codeVersion(): string {
+  if (process.env.PMS_CODE_VERSION) return process.env.PMS_CODE_VERSION;
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Writes the bundle's files into a folder of any store (the IOHandler writes model.json + weights.bin). */
+export async function saveModelFolder(store: ArtifactStore, folderUri: string, bundle: ModelBundle): Promise<void> {
+  const folder = folderUri.endsWith("/") ? folderUri : `${folderUri}/`;
+  const { data, specs } = await tf.io.encodeWeights(
+    Object.fromEntries(WEIGHT_NAMES.map((name) => [name, bundle.model.weights[name]])),
+  );
+  await store.put(`${folder}vocabulary.json`, JSON.stringify(bundle.vocabulary.toJSON()));
+  await store.put(`${folder}popular.json`, JSON.stringify(bundle.popular));
+  await store.put(`${folder}metadata.json`, JSON.stringify(bundle.metadata, null, 2));
+  await new ArtifactStoreIOHandler(store, folder).save({
+    modelTopology: { class_name: "SessionGRU", config: bundle.model.config },
+    format: MODEL_FORMAT,
+    generatedBy: `TensorFlow.js v${tf.version_core}`,
+    weightSpecs: specs,
+    weightData: data,
+  });
+}
+
+/** model.tar.gz bytes for the bundle. */
+export async function packModelArchive(bundle: ModelBundle): Promise<Uint8Array> {
+  const folder = await mkdtemp(join(tmpdir(), "pms-model-"));
+  try {
+    await saveModelFolder(new FileSystemArtifactStore(), `${folder}/content/`, bundle);
+    const archive = join(folder, "model.tar.gz");
+    await tar.create({ gzip: true, file: archive, cwd: join(folder, "content"), portable: true }, [...ARCHIVE_FILES]);
+    return new Uint8Array(await readFile(archive));
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+function readConfig(topology: unknown, source: string): ModelConfig {
+  const config = (topology as { config?: Partial<ModelConfig> } | undefined)?.config;
+  const fields = ["vocabularySize", "embeddingDim", "hiddenDim", "maxLength"] as const;
+  if (!config || fields.some((field) => !Number.isInteger(config[field]))) {
+    throw new ModelArtifactError(`${source}: model.json modelTopology.config must hold ${fields.join(", ")}`);
+  }
+  return config as ModelConfig;
+}
+
+/** Reads a model folder (as extracted from model.tar.gz) from any store. */
+export async function loadModelFolder(store: ArtifactStore, folderUri: string): Promise<ModelBundle> {
+  const folder = folderUri.endsWith("/") ? folderUri : `${folderUri}/`;
+  const artifacts = await new ArtifactStoreIOHandler(store, folder).load();
+  if (artifacts.format !== MODEL_FORMAT) {
+    throw new ModelArtifactError(`${folder}${MODEL_JSON}: format "${artifacts.format}" is not "${MODEL_FORMAT}"`);
+  }
+  const config = readConfig(artifacts.modelTopology, `${folder}${MODEL_JSON}`);
+  const decoded = tf.io.decodeWeights(artifacts.weightData ?? new ArrayBuffer(0), artifacts.weightSpecs ?? []);
+  const shapes = weightShapes(config);
+  const weights = {} as Record<WeightName, tf.Variable>;
+  for (const name of WEIGHT_NAMES) {
+    const tensor = decoded[name];
+    const expected = shapes[name];
+    if (!tensor || tensor.shape.join("x") !== expected.join("x")) {
+      throw new ModelArtifactError(
+        `${folder}${WEIGHTS_BIN}: weight ${name} has shape [${tensor?.shape.join(", ") ?? "missing"}], expected [${expected.join(", ")}]`,
+      );
+    }
+    weights[name] = tf.variable(tensor, false, uniqueVariableName(name));
+    tensor.dispose();
+  }
+  const vocabulary = ItemVocabulary.fromJSON(
+    JSON.parse(await store.getText(`${folder}vocabulary.json`)) as VocabularyJson,
+  );
+  if (vocabulary.size !== config.vocabularySize) {
+    throw new ModelArtifactError(
+      `${folder}vocabulary.json has ${vocabulary.size} items but the model was built for ${config.vocabularySize}`,
+    );
+  }
+  const popular = JSON.parse(await store.getText(`${folder}popular.json`)) as Recommendation[];
+  const metadata = JSON.parse(await store.getText(`${folder}metadata.json`)) as ModelMetadata;
+  return { model: new SessionModel(config, weights), vocabulary, popular, metadata };
+}
+
+/** Reads `model.tar.gz` bytes. */
+export async function unpackModelArchive(bytes: Uint8Array, source: string): Promise<ModelBundle> {
+  const folder = await mkdtemp(join(tmpdir(), "pms-model-"));
+  try {
+    const archive = join(folder, "model.tar.gz");
+    await new FileSystemArtifactStore().put(archive, bytes);
+    try {
+      await tar.extract({ file: archive, cwd: folder, strict: true });
+    } catch (error) {
+      throw new ModelArtifactError(`${source} is not a readable model.tar.gz: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return await loadModelFolder(new FileSystemArtifactStore(), `${folder}/`);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}

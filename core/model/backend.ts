@@ -1,0 +1,130 @@
+import { execFile } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import { promisify } from "node:util";
+import * as tf from "@tensorflow/tfjs";
+import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+
+/**
+ * Run-time backend choice: `tensorflow` (tfjs-node-gpu or tfjs-node — only installed in the training
+ * image, so imported by a name the bundler cannot follow), then `wasm`, then `cpu`.
+ */
+export const BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export interface BackendInfo {
+  readonly backend: BackendName;
+  /** "GPU: <name> (driver …)" when TensorFlow runs on a GPU, otherwise "cpu". */
+  readonly device: string;
+}
+
+export interface BackendOptions {
+  /** Try only these, in this order. @default the one in `PMS_TF_BACKEND` if set, else BACKENDS */
+  readonly candidates?: readonly BackendName[];
+  /** Fail unless TensorFlow runs on a GPU. @default process.env.PMS_REQUIRE_GPU === "1" */
+  readonly requireGpu?: boolean;
+  readonly log?: (message: string) => void;
+}
+
+export class GpuUnavailableError extends Error {
+  override readonly name = "GpuUnavailable";
+}
+
+export class BackendUnavailableError extends Error {
+  override readonly name = "BackendUnavailable";
+}
+
+const run = promisify(execFile);
+
+/** The GPU nvidia-smi reports, or null when there is no driver or device. */
+export async function detectGpu(): Promise<{ name: string; driver: string; memory: string } | null> {
+  try {
+    const { stdout } = await run(
+      "nvidia-smi",
+      ["--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+      {
+        timeout: 10_000,
+      },
+    );
+    const [name, driver, memory] = (stdout.split("\n")[0] ?? "").split(",").map((part) => part.trim());
+    return name ? { name, driver: driver ?? "unknown", memory: memory ?? "unknown" } : null;
+  } catch {
+    return null;
+  }
+}
+
+async function importTensorflowBinding(log: (message: string) => void): Promise<string | null> {
+  // A variable specifier keeps tsc and esbuild from resolving packages absent outside the image.
+  for (const specifier of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+    try {
+      await import(specifier);
+      return specifier;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "ERR_MODULE_NOT_FOUND" && code !== "MODULE_NOT_FOUND") {
+        log(`${specifier} is installed but failed to load: ${(error as Error).message}`);
+      }
+    }
+  }
+  return null;
+}
+
+/** Points the wasm backend at the package's own dist folder, where its .wasm binaries are. */
+export function configureWasm(): void {
+  const require = createRequire(import.meta.url);
+  const dist = `${dirname(require.resolve("@tensorflow/tfjs-backend-wasm"))}/`;
+  setWasmPaths(dist);
+  // Node's wasm build is single-threaded; asking for threads only adds a warning.
+  setThreadsCount(1);
+}
+
+/** Selects and initialises the first usable backend, logs it, and says what it runs on. */
+export async function selectBackend(options: BackendOptions = {}): Promise<BackendInfo> {
+  const log = options.log ?? ((message: string) => console.error(message));
+  const requireGpu = options.requireGpu ?? process.env.PMS_REQUIRE_GPU === "1";
+  const forced = process.env.PMS_TF_BACKEND as BackendName | undefined;
+  if (forced !== undefined && !BACKENDS.includes(forced)) {
+    throw new BackendUnavailableError(`PMS_TF_BACKEND=${forced} is not one of ${BACKENDS.join(", ")}`);
+  }
+  const candidates = options.candidates ?? (forced ? [forced] : BACKENDS);
+  const failures: string[] = [];
+  for (const backend of candidates) {
+    if (backend === "tensorflow") {
+      const binding = await importTensorflowBinding(log);
+      if (!binding) {
+        failures.push("tensorflow: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed");
+        continue;
+      }
+      if (!(await tf.setBackend("tensorflow"))) {
+        failures.push(`tensorflow: ${binding} loaded but the backend did not initialise`);
+        continue;
+      }
+      const gpu = binding.endsWith("-gpu") ? await detectGpu() : null;
+      if (requireGpu && !gpu) {
+        throw new GpuUnavailableError(
+          `PMS_REQUIRE_GPU=1 but no usable GPU: ${binding === "@tensorflow/tfjs-node-gpu" ? "nvidia-smi sees no device (is the container started with the NVIDIA runtime / GPU resource?)" : "only the CPU build @tensorflow/tfjs-node is installed"}`,
+        );
+      }
+      const device = gpu ? `GPU: ${gpu.name} (driver ${gpu.driver}, ${gpu.memory})` : "cpu";
+      log(`TF.js backend: tensorflow via ${binding} on ${device}`);
+      return { backend, device };
+    }
+    if (requireGpu) {
+      throw new GpuUnavailableError(
+        `PMS_REQUIRE_GPU=1 but the TensorFlow binding is unavailable (${failures.join("; ")}); refusing to fall back to ${backend}`,
+      );
+    }
+    if (backend === "wasm") configureWasm();
+    try {
+      if (await tf.setBackend(backend)) {
+        await tf.ready();
+        log(`TF.js backend: ${backend}`);
+        return { backend, device: "cpu" };
+      }
+      failures.push(`${backend}: did not initialise`);
+    } catch (error) {
+      failures.push(`${backend}: ${(error as Error).message}`);
+    }
+  }
+  throw new BackendUnavailableError(`No TF.js backend could be initialised: ${failures.join("; ")}`);
+}

@@ -1,0 +1,120 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FileSystemArtifactStore } from "../../../core/artifacts/filesystem.ts";
+import { PopularityRecommender } from "../../../core/baselines/popularity.ts";
+import { scoreRecommender, testPoints } from "../../../core/evaluation/metrics.ts";
+import { POPULAR_FALLBACK_SIZE, packModelArchive } from "../../../core/model/artifact.ts";
+import { selectBackend } from "../../../core/model/backend.ts";
+import { loadModelRecommender, type ModelMetadata } from "../../../core/model/load.ts";
+import { SessionRecommender } from "../../../core/model/session-recommender.ts";
+import { type TrainingResult, trainSessionModel } from "../../../core/model/training.ts";
+import { chainSessions, SMALL_PARAMETERS } from "./fixture.ts";
+
+const train = chainSessions(400, 120, 1);
+const validation = chainSessions(60, 120, 2);
+const holdout = chainSessions(100, 120, 3);
+let trained: TrainingResult;
+let recommender: SessionRecommender;
+
+function metadataOf(result: TrainingResult): ModelMetadata {
+  return {
+    runId: "test-run",
+    hyperparameters: SMALL_PARAMETERS,
+    validation: result.validation,
+    dataManifestHash: "abc",
+    codeVersion: "test",
+    trainedOn: "wasm",
+    createdAt: "2026-01-01T00:00:00.000Z",
+    vocabularySize: result.vocabulary.size,
+  };
+}
+
+beforeAll(async () => {
+  await selectBackend({ candidates: ["wasm"], log: () => {} });
+  const epochs: number[] = [];
+  trained = await trainSessionModel(train, validation, SMALL_PARAMETERS, {
+    onEpochEnd: (metrics) => epochs.push(metrics.epoch),
+  });
+  recommender = new SessionRecommender(
+    trained.model,
+    trained.vocabulary,
+    trained.vocabulary.popular(POPULAR_FALLBACK_SIZE),
+    metadataOf(trained),
+    "wasm",
+  );
+});
+
+describe("trainSessionModel", () => {
+  it("learns the fixture's transitions: beats popularity on the hold-out by a wide margin", async () => {
+    const points = testPoints(holdout, { maxPrefixLength: SMALL_PARAMETERS.maxLength });
+    const itemCounts = new Map(trained.vocabulary.items.map((sku, i) => [sku, trained.vocabulary.counts[i] ?? 0]));
+    const model = await scoreRecommender(recommender, points, { itemCounts });
+    const popularity = await scoreRecommender(PopularityRecommender.fromSessions(train), points, { itemCounts });
+    const metric = (scored: { metrics: Record<string, number> }, key: string) => scored.metrics[key] ?? Number.NaN;
+    expect(metric(popularity, "hr@20")).toBeLessThan(0.35);
+    expect(metric(model, "hr@20")).toBeGreaterThan(metric(popularity, "hr@20") + 0.4);
+    expect(metric(model, "mrr@20")).toBeGreaterThan(metric(popularity, "mrr@20") + 0.3);
+  });
+
+  it("reports per-epoch loss and validation metrics, keeping the best epoch", () => {
+    expect(trained.epochs.length).toBeGreaterThan(1);
+    expect(trained.epochs.at(-1)?.loss).toBeLessThan(trained.epochs[0]?.loss ?? 0);
+    const best = Math.max(...trained.epochs.map((epoch) => epoch.validation["hr@20"]));
+    expect(trained.validation["hr@20"]).toBe(best);
+    const targetsPerEpoch = train.reduce((sum, session) => sum + session.length - 1, 0);
+    expect(trained.samples).toBe(trained.epochs.length * targetsPerEpoch);
+    expect(trained.epochs[0]?.validation.testPoints).toBe(
+      validation.reduce((sum, session) => sum + session.length - 1, 0),
+    );
+  });
+
+  it("is deterministic for a seed", async () => {
+    const parameters = { ...SMALL_PARAMETERS, epochs: 1, dropout: 0.2 };
+    const first = await trainSessionModel(train.slice(0, 100), [], parameters);
+    const second = await trainSessionModel(train.slice(0, 100), [], parameters);
+    expect(first.epochs[0]?.loss).toBe(second.epochs[0]?.loss);
+    expect(Array.from(first.model.weights.item_embedding.dataSync())).toEqual(
+      Array.from(second.model.weights.item_embedding.dataSync()),
+    );
+    first.model.dispose();
+    second.model.dispose();
+  });
+
+  it("rejects data with nothing to learn from, naming the setting", async () => {
+    await expect(trainSessionModel([["a", "b"]], [], { ...SMALL_PARAMETERS, minItemCount: 5 })).rejects.toThrow(
+      /minItemCount=5/,
+    );
+  });
+});
+
+describe("model.tar.gz", () => {
+  it("saves and loads to identical predictions, metadata included", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "pms-model-test-"));
+    try {
+      const store = new FileSystemArtifactStore();
+      const uri = join(folder, "model.tar.gz");
+      await store.put(
+        uri,
+        await packModelArchive({
+          model: trained.model,
+          vocabulary: trained.vocabulary,
+          popular: trained.vocabulary.popular(POPULAR_FALLBACK_SIZE),
+          metadata: metadataOf(trained),
+        }),
+      );
+      const loaded = await loadModelRecommender(store, uri);
+      const sessions = [holdout[0] ?? [], holdout[1] ?? [], ["unknown-sku"], ["sku-1", "unknown-sku", "sku-8"]];
+      const before = await recommender.recommendWithFallback(sessions, 15);
+      const after = await loaded.recommendWithFallback(sessions, 15);
+      expect(after).toEqual(before);
+      expect(after.fallback).toEqual([false, false, true, false]);
+      expect(after.recommendations[0]).toHaveLength(15);
+      expect(loaded.metadata).toEqual(metadataOf(trained));
+      loaded.dispose();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});

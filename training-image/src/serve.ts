@@ -1,0 +1,234 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { z } from "zod";
+import type { LoadedModel } from "../../core/model/load.ts";
+import type { InvocationResponse, Recommendation } from "../../core/ports/model-host.ts";
+
+/**
+ * The SageMaker bring-your-own-container inference contract (also the local twin's endpoint):
+ * `GET /ping`, `POST /invocations` `{"sessions": [["sku", …], …], "k": 20}` →
+ * `{"recommendations": [[{"sku", "score"}, …], …], "fallback": [false, …]}`.
+ *
+ * Concurrent requests are batched dynamically: requests that arrive while the model is busy (or in
+ * the same event-loop turn) are scored together in one forward pass — no fixed waiting window, so
+ * a lone request pays no batching delay.
+ */
+export const MAX_K = 100;
+export const DEFAULT_K = 20;
+export const MAX_SESSIONS_PER_REQUEST = 1000;
+export const MAX_ITEMS_PER_SESSION = 1000;
+/** SageMaker real-time endpoints accept payloads up to 6 MB. */
+export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+export const InvocationRequestSchema = z
+  .object({
+    sessions: z
+      .array(z.array(z.string().min(1).max(512)).max(MAX_ITEMS_PER_SESSION))
+      .min(1)
+      .max(MAX_SESSIONS_PER_REQUEST),
+    k: z.number().int().min(1).max(MAX_K).default(DEFAULT_K),
+  })
+  .strict();
+
+export interface ServerOptions {
+  readonly model: LoadedModel;
+  /** @default 8080 */
+  readonly port?: number;
+  /** @default "0.0.0.0" (SageMaker); tests use 127.0.0.1 */
+  readonly host?: string;
+  readonly maxBodyBytes?: number;
+  /** Most sessions scored in one forward pass. @default 512 */
+  readonly maxBatchSessions?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  readonly url: string;
+  /** Forward passes run so far, and sessions scored in them (shows the batching at work). */
+  readonly stats: { batches: number; sessions: number; requests: number };
+  /** Stops accepting connections, lets requests in flight finish, then resolves. */
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Pending {
+  readonly sessions: readonly (readonly string[])[];
+  readonly k: number;
+  readonly resolve: (value: InvocationResponse) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+async function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(request.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) {
+    throw new HttpError(413, `The request body is ${declared} bytes; the limit is ${limit}`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpError(413, `The request body exceeds the limit of ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function parseInvocation(text: string): z.infer<typeof InvocationRequestSchema> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, `The body is not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = InvocationRequestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .slice(0, 10)
+      .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(body)"}: ${issue.message}`)
+      .join("; ");
+    throw new HttpError(
+      400,
+      `Invalid request: ${problems}. Expected {"sessions": [["sku", ...], ...], "k": 1..${MAX_K}}`,
+    );
+  }
+  return parsed.data;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { model } = options;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxBatchSessions = options.maxBatchSessions ?? 512;
+  const stats = { batches: 0, sessions: 0, requests: 0 };
+  const queue: Pending[] = [];
+  let scoring = false;
+  let closing = false;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+
+  const scoreQueued = async (): Promise<void> => {
+    scoring = true;
+    try {
+      while (queue.length > 0) {
+        const batch: Pending[] = [];
+        let sessions = 0;
+        while (
+          queue.length > 0 &&
+          (batch.length === 0 || sessions + (queue[0] as Pending).sessions.length <= maxBatchSessions)
+        ) {
+          const next = queue.shift() as Pending;
+          batch.push(next);
+          sessions += next.sessions.length;
+        }
+        const depth = Math.max(...batch.map((pending) => pending.k));
+        try {
+          const { recommendations, fallback } = await model.recommendWithFallback(
+            batch.flatMap((pending) => pending.sessions),
+            depth,
+          );
+          stats.batches += 1;
+          stats.sessions += sessions;
+          let offset = 0;
+          for (const pending of batch) {
+            const count = pending.sessions.length;
+            pending.resolve({
+              recommendations: recommendations
+                .slice(offset, offset + count)
+                .map((list: Recommendation[]) => list.slice(0, pending.k)),
+              fallback: fallback.slice(offset, offset + count),
+            });
+            offset += count;
+          }
+        } catch (error) {
+          for (const pending of batch) pending.reject(error);
+        }
+      }
+    } finally {
+      scoring = false;
+    }
+  };
+
+  const enqueue = (sessions: readonly (readonly string[])[], k: number) =>
+    new Promise<InvocationResponse>((resolve, reject) => {
+      queue.push({ sessions, k, resolve, reject });
+      // Wait one turn so requests parsed in the same turn join the batch.
+      if (!scoring) setImmediate(() => void (scoring ? undefined : scoreQueued()));
+    });
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const path = (request.url ?? "/").split("?")[0];
+    if (path === "/ping") {
+      if (request.method !== "GET") throw new HttpError(405, "Use GET /ping");
+      send(response, closing ? 503 : 200, { status: closing ? "stopping" : "ok", model: model.metadata.runId });
+      return;
+    }
+    if (path === "/invocations") {
+      if (request.method !== "POST") throw new HttpError(405, "Use POST /invocations");
+      if (closing) throw new HttpError(503, "The server is shutting down");
+      const invocation = parseInvocation(await readBody(request, maxBodyBytes));
+      stats.requests += 1;
+      send(response, 200, await enqueue(invocation.sessions, invocation.k));
+      return;
+    }
+    throw new HttpError(404, `No route ${request.method} ${path}; use GET /ping or POST /invocations`);
+  };
+
+  const server: Server = createServer((request, response) => {
+    inFlight += 1;
+    handle(request, response)
+      .catch((error: unknown) => {
+        if (error instanceof HttpError) {
+          // An oversize body is not read to its end: close the connection instead of draining it.
+          if (error.status === 413) response.setHeader("connection", "close");
+          send(response, error.status, { error: error.message });
+        } else {
+          log(`invocation failed: ${(error as Error).stack ?? String(error)}`);
+          if (!response.headersSent) send(response, 500, { error: "Internal error while scoring" });
+        }
+      })
+      .finally(() => {
+        inFlight -= 1;
+        if (inFlight === 0) drained?.();
+      });
+  });
+  server.keepAliveTimeout = 65_000; // above SageMaker's and load balancers' idle timeouts
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 8080, options.host ?? "0.0.0.0", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log(`serving ${model.name} (run ${model.metadata.runId}, ${model.backend}) on port ${port}`);
+
+  return {
+    port,
+    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    stats,
+    close: async () => {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
