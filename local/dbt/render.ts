@@ -212,9 +212,26 @@ export class DbtRenderer {
       target: { ...this.target },
     };
     if (context.thisRelation !== undefined) globals.this = context.thisRelation;
+    // A JS exception thrown inside a minijinja callback traps the WebAssembly instance (and corrupts
+    // it for every later render in the process), so callbacks record their error and return "";
+    // the render is then failed with that error.
+    let callbackError: Error | undefined;
     for (const [name, value] of Object.entries(globals)) {
       this.env.removeGlobal(name);
-      this.env.addGlobal(name, value);
+      this.env.addGlobal(
+        name,
+        typeof value === "function"
+          ? (...args: unknown[]) => {
+              if (callbackError) return "";
+              try {
+                return (value as (...inner: unknown[]) => unknown)(...args);
+              } catch (error) {
+                callbackError = error as Error;
+                return "";
+              }
+            }
+          : value,
+      );
     }
     if (context.thisRelation === undefined) this.env.removeGlobal("this");
     const imports =
@@ -226,6 +243,7 @@ export class DbtRenderer {
       this.env.addTemplate(file, template);
       sql = this.env.renderTemplate(file, {});
     } catch (error) {
+      if (callbackError) throw callbackError;
       if (error instanceof DbtUnsupportedError || error instanceof DbtProjectError) throw error;
       const message = (error as Error).message ?? String(error);
       const cause = /^(DbtUnsupported|DbtProjectError)/.test(message) ? message : message.split("\n")[0];
@@ -234,6 +252,7 @@ export class DbtRenderer {
         { cause: error },
       );
     }
+    if (callbackError) throw callbackError;
     return { sql: sql.trim(), refs: [...new Set(refs)], sources: [...new Set(sources)], config };
   }
 }

@@ -185,6 +185,27 @@ describe("what the local runner does not support", () => {
     await warehouse.close();
   });
 
+  it("names a ref to no model, a missing var and an unsupported config key — and keeps rendering afterwards", async () => {
+    const warehouse = new DuckDBWarehouse({ path: ":memory:" });
+    const cases: [string, RegExp][] = [
+      ["select * from {{ ref('nope') }}", /models\/marts\/extra\.sql: ref\('nope'\) names no model of the project/],
+      ["select {{ var('not_declared') }}", /models\/marts\/extra\.sql: Required var 'not_declared' not found/],
+      [
+        "{{ config(post_hook='grant') }}\nselect 1",
+        /models\/marts\/extra\.sql: config\(post_hook=\.\.\.\) is not supported/,
+      ],
+    ];
+    for (const [text, message] of cases) {
+      const dir = await projectWith("models/marts/extra.sql", text);
+      await expect(runDbtProject(await loadDbtProject(dir), warehouse)).rejects.toThrow(message);
+    }
+    // An error raised inside a Jinja callback must not poison the engine for the next render.
+    await loadFile(warehouse, CLICK_SAMPLE, { format: "rsc15", tenant: "yoochoose" });
+    const report = await runDbtProject(await loadDbtProject(DBT_PROJECT_DIR), warehouse, { vars: VARS, test: false });
+    expect(report.success).toBe(true);
+    await warehouse.close();
+  });
+
   it("fails for an adapter method other than dispatch, a package test, or an unknown materialization", async () => {
     const warehouse = new DuckDBWarehouse({ path: ":memory:" });
     const adapterUse = await projectWith(
