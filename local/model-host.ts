@@ -106,6 +106,9 @@ export function trainingImageServeCommand(modelUri: string, port: number): Serve
       modelUri,
       "--port",
       String(port),
+      // Local only: nothing outside this machine reaches the serving processes (the container binds 0.0.0.0).
+      "--host",
+      "127.0.0.1",
     ],
   };
 }
