@@ -79,7 +79,12 @@ export function configureWasm(): void {
 }
 
 /** Selects and initialises the first usable backend, logs it, and says what it runs on. */
-export async function selectBackend(options: BackendOptions = {}): Promise<BackendInfo> {
+export function selectBackend(options: BackendOptions = {}): Promise<BackendInfo> {
+  selected = chooseBackend(options);
+  return selected;
+}
+
+async function chooseBackend(options: BackendOptions): Promise<BackendInfo> {
   const log = options.log ?? ((message: string) => console.error(message));
   const requireGpu = options.requireGpu ?? process.env.PMS_REQUIRE_GPU === "1";
   const forced = process.env.PMS_TF_BACKEND as BackendName | undefined;
@@ -127,4 +132,15 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
     }
   }
   throw new BackendUnavailableError(`No TF.js backend could be initialised: ${failures.join("; ")}`);
+}
+
+let selected: Promise<BackendInfo> | undefined;
+
+/**
+ * The backend of this process: the one `selectBackend` chose, or the default selection on first
+ * use — so a caller that only loads a model (the evaluation Lambda) still gets wasm, not cpu.
+ */
+export function ensureBackend(options: BackendOptions = {}): Promise<BackendInfo> {
+  selected ??= selectBackend(options);
+  return selected;
 }

@@ -3,6 +3,7 @@ import type { TrainingParameters } from "../pipeline/execution-input.ts";
 import type { ArtifactStore } from "../ports/artifact-store.ts";
 import type { Recommendation } from "../ports/model-host.ts";
 import { loadModelFolder, unpackModelArchive } from "./artifact.ts";
+import { ensureBackend } from "./backend.ts";
 import type { Recommender } from "./recommender.ts";
 import { SessionRecommender } from "./session-recommender.ts";
 import type { ValidationMetrics } from "./training-metrics.ts";
@@ -40,9 +41,10 @@ export interface LoadedModel extends Recommender {
 /**
  * Loads a trained model from `model.tar.gz` (any URI the store reads: `s3://…`, a path, `file://`)
  * or from an already extracted folder (a URI ending in `/`, e.g. SageMaker's `/opt/ml/model/`).
- * Runs on whatever TF.js backend is active (call `selectBackend` first to choose one).
+ * Runs on the backend `selectBackend` chose, or selects the default one (tensorflow, wasm, cpu).
  */
 export async function loadModelRecommender(store: ArtifactStore, modelUri: string): Promise<LoadedModel> {
+  await ensureBackend();
   const bundle = modelUri.endsWith("/")
     ? await loadModelFolder(store, modelUri)
     : await unpackModelArchive(await store.get(modelUri), modelUri);

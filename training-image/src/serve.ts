@@ -37,6 +37,11 @@ export interface ServerOptions {
   /** @default "0.0.0.0" (SageMaker); tests use 127.0.0.1 */
   readonly host?: string;
   readonly maxBodyBytes?: number;
+  /**
+   * How long a batch waits for requests that are already arriving (never for a lone request).
+   * @default 2
+   */
+  readonly batchWindowMs?: number;
   /** Most sessions scored in one forward pass. @default 512 */
   readonly maxBatchSessions?: number;
   readonly log?: (line: string) => void;
@@ -120,6 +125,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const stats = { batches: 0, sessions: 0, requests: 0 };
   const queue: Pending[] = [];
   let scoring = false;
+  let flushScheduled = false;
+  let scoringRequests = 0;
+  const batchWindowMs = options.batchWindowMs ?? 2;
   let closing = false;
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -139,6 +147,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           sessions += next.sessions.length;
         }
         const depth = Math.max(...batch.map((pending) => pending.k));
+        scoringRequests = batch.length;
         try {
           const { recommendations, fallback } = await model.recommendWithFallback(
             batch.flatMap((pending) => pending.sessions),
@@ -160,17 +169,33 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         } catch (error) {
           for (const pending of batch) pending.reject(error);
         }
+        scoringRequests = 0;
+        // Let requests that arrived during the forward pass be parsed, so they join the next batch.
+        if (queue.length > 0 || inFlight > 0) await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
       scoring = false;
     }
   };
 
+  const schedule = () => {
+    if (scoring || flushScheduled) return;
+    flushScheduled = true;
+    // Requests still arriving (in flight but not queued) are worth a short wait; a lone request is
+    // scored on the next turn.
+    const arriving = inFlight - queue.length - scoringRequests;
+    const run = () => {
+      flushScheduled = false;
+      if (!scoring) void scoreQueued();
+    };
+    if (arriving > 0 && batchWindowMs > 0) setTimeout(run, batchWindowMs);
+    else setImmediate(run);
+  };
+
   const enqueue = (sessions: readonly (readonly string[])[], k: number) =>
     new Promise<InvocationResponse>((resolve, reject) => {
       queue.push({ sessions, k, resolve, reject });
-      // Wait one turn so requests parsed in the same turn join the batch.
-      if (!scoring) setImmediate(() => void (scoring ? undefined : scoreQueued()));
+      schedule();
     });
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {

@@ -1,0 +1,197 @@
+import { request as httpRequest } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { POPULAR_FALLBACK_SIZE } from "../../core/model/artifact.ts";
+import { selectBackend } from "../../core/model/backend.ts";
+import { SessionRecommender } from "../../core/model/session-recommender.ts";
+import { trainSessionModel } from "../../core/model/training.ts";
+import type { InvocationResponse } from "../../core/ports/model-host.ts";
+import { type RunningServer, startServer } from "../../training-image/src/serve.ts";
+import { chainSessions, SMALL_PARAMETERS } from "../core/model/fixture.ts";
+
+let model: SessionRecommender;
+let server: RunningServer;
+const MAX_BODY = 4096;
+
+async function post(body: string, path = "/invocations", method = "POST") {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    body: method === "GET" ? undefined : body,
+    headers: { "content-type": "application/json" },
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+const invoke = async (payload: unknown) => post(JSON.stringify(payload));
+
+beforeAll(async () => {
+  await selectBackend({ candidates: ["wasm"], log: () => {} });
+  const trained = await trainSessionModel(chainSessions(200, 60, 1), [], { ...SMALL_PARAMETERS, epochs: 2 });
+  model = new SessionRecommender(
+    trained.model,
+    trained.vocabulary,
+    trained.vocabulary.popular(POPULAR_FALLBACK_SIZE),
+    {
+      runId: "serve-test",
+      hyperparameters: SMALL_PARAMETERS,
+      validation: trained.validation,
+      dataManifestHash: null,
+      codeVersion: "test",
+      trainedOn: "wasm",
+      createdAt: new Date().toISOString(),
+      vocabularySize: trained.vocabulary.size,
+    },
+    "wasm",
+  );
+  server = await startServer({ model, port: 0, host: "127.0.0.1", maxBodyBytes: MAX_BODY, log: () => {} });
+});
+
+afterAll(async () => {
+  await server?.close();
+  model?.dispose();
+});
+
+describe("GET /ping", () => {
+  it("answers 200 once the model is loaded", async () => {
+    const { status, json } = await post("", "/ping", "GET");
+    expect(status).toBe(200);
+    expect(json.status).toBe("ok");
+  });
+});
+
+describe("POST /invocations", () => {
+  it("returns k recommendations per session, best first, with sku and score", async () => {
+    const { status, json } = await invoke({ sessions: [["sku-1", "sku-10"], ["sku-5"]], k: 7 });
+    expect(status).toBe(200);
+    const body = json as unknown as InvocationResponse;
+    expect(body.recommendations).toHaveLength(2);
+    expect(body.fallback).toEqual([false, false]);
+    for (const list of body.recommendations) {
+      expect(list).toHaveLength(7);
+      const scores = list.map((item) => item.score);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      for (const item of list) expect(item.sku).toMatch(/^sku-\d+$/);
+    }
+  });
+
+  it("defaults k to 20 and keeps items already in the session eligible", async () => {
+    const session = Array.from({ length: 30 }, (_, index) => `sku-${index}`);
+    const { json } = await invoke({ sessions: [session] });
+    const [list] = (json as unknown as InvocationResponse).recommendations;
+    expect(list).toHaveLength(20);
+    expect(list?.some((item) => session.includes(item.sku))).toBe(true);
+  });
+
+  it("skips unknown items and falls back to popular items, flagged, when none is known", async () => {
+    const { json } = await invoke({ sessions: [["sku-3", "no-such-sku"], ["sku-3"], [], ["nope"]], k: 5 });
+    const body = json as unknown as InvocationResponse;
+    expect(body.recommendations[0]).toEqual(body.recommendations[1]);
+    expect(body.fallback).toEqual([false, false, true, true]);
+    const popular = model.vocabulary.popular(5).map((item) => item.sku);
+    expect(body.recommendations[2]?.map((item) => item.sku)).toEqual(popular);
+    expect(body.recommendations[3]?.map((item) => item.sku)).toEqual(popular);
+  });
+
+  it.each([
+    ["malformed JSON", "{sessions: [", /not valid JSON/],
+    ["a body that is not an object", "[1, 2]", /expected object/i],
+    ["sessions missing", JSON.stringify({ k: 3 }), /sessions/],
+    ["sessions not a list", JSON.stringify({ sessions: "sku-1" }), /sessions/],
+    ["a non-string item", JSON.stringify({ sessions: [["sku-1", 42]] }), /sessions\.0\.1/],
+    ["k as a string", JSON.stringify({ sessions: [["sku-1"]], k: "20" }), /k:/],
+    ["k = 0", JSON.stringify({ sessions: [["sku-1"]], k: 0 }), /k:/],
+    ["k above 100", JSON.stringify({ sessions: [["sku-1"]], k: 101 }), /k:/],
+    ["a fractional k", JSON.stringify({ sessions: [["sku-1"]], k: 2.5 }), /k:/],
+    ["no sessions", JSON.stringify({ sessions: [] }), /sessions/],
+    ["an unknown field", JSON.stringify({ sessions: [["sku-1"]], top: 3 }), /top/],
+  ])("answers 400 with a message for %s", async (_, body, message) => {
+    const { status, json } = await post(body);
+    expect(status).toBe(400);
+    expect(String(json.error)).toMatch(message);
+  });
+
+  it("answers 413 for an oversize body, and keeps serving", async () => {
+    const big = JSON.stringify({ sessions: [Array.from({ length: 1000 }, (_, index) => `sku-${index}`)] });
+    expect(big.length).toBeGreaterThan(MAX_BODY);
+    const { status, json } = await post(big);
+    expect(status).toBe(413);
+    expect(String(json.error)).toMatch(/limit/);
+    // A chunked body (no Content-Length) is cut off while streaming.
+    const streamed = await new Promise<number>((resolve, reject) => {
+      const request = httpRequest(`${server.url}/invocations`, { method: "POST" }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on("error", reject);
+      request.write(big.slice(0, 3000));
+      request.end(big.slice(3000));
+    });
+    expect(streamed).toBe(413);
+    expect((await invoke({ sessions: [["sku-1"]], k: 1 })).status).toBe(200);
+  });
+
+  it("answers 404 and 405 for other routes and methods", async () => {
+    expect((await post("", "/predict")).status).toBe(404);
+    expect((await post("", "/invocations", "GET")).status).toBe(405);
+  });
+
+  it("batches requests that arrive while the model is busy into shared forward passes", async () => {
+    // A model that takes 50 ms a pass: requests arriving meanwhile must queue and share the next pass.
+    const passes: number[] = [];
+    const slow = Object.create(model) as SessionRecommender;
+    slow.recommendWithFallback = async (sessions, k) => {
+      passes.push(sessions.length);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return model.recommendWithFallback(sessions, k);
+    };
+    const busy = await startServer({ model: slow, port: 0, host: "127.0.0.1", log: () => {} });
+    const sessions = Array.from({ length: 24 }, (_, index) => [`sku-${index}`, `sku-${index + 1}`]);
+    const responses = await Promise.all(
+      sessions.map((session, index) =>
+        fetch(`${busy.url}/invocations`, {
+          method: "POST",
+          body: JSON.stringify({ sessions: [session], k: 1 + (index % 4) }),
+        }).then(async (response) => ({ status: response.status, json: await response.json() })),
+      ),
+    );
+    await busy.close();
+    const alone = await model.recommend(sessions, 4);
+    responses.forEach((response, index) => {
+      expect(response.status).toBe(200);
+      const body = response.json as unknown as InvocationResponse;
+      const expected = alone[index]?.slice(0, 1 + (index % 4)).map((item) => item.sku);
+      expect(body.recommendations[0]?.map((item) => item.sku)).toEqual(expected);
+    });
+    expect(passes.reduce((sum, count) => sum + count, 0)).toBe(24);
+    expect(passes.length).toBeLessThan(12);
+    expect(Math.max(...passes)).toBeGreaterThan(1);
+  });
+});
+
+describe("shutdown", () => {
+  it("finishes requests in flight, then refuses new connections", async () => {
+    const second = await startServer({ model, port: 0, host: "127.0.0.1", log: () => {} });
+    const body = JSON.stringify({ sessions: [["sku-1"]], k: 2 });
+    let closed = false;
+    const answered = new Promise<{ status: number; closedFirst: boolean }>((resolve, reject) => {
+      const request = httpRequest(
+        `${second.url}/invocations`,
+        { method: "POST", headers: { "content-length": Buffer.byteLength(body) } },
+        (response) => {
+          response.resume();
+          resolve({ status: response.statusCode ?? 0, closedFirst: closed });
+        },
+      );
+      request.on("error", reject);
+      request.write(body.slice(0, 10));
+      setTimeout(() => {
+        const closing = second.close();
+        closed = true;
+        request.end(body.slice(10));
+        void closing;
+      }, 100);
+    });
+    expect(await answered).toEqual({ status: 200, closedFirst: true });
+    await second.close();
+    await expect(fetch(`${second.url}/ping`)).rejects.toThrow();
+  });
+});
