@@ -80,6 +80,8 @@ export interface LocalModelHostOptions {
   readonly startupTimeoutMs?: number;
   /** How long requests in flight on the old process may take to finish before it is stopped. @default 30000 */
   readonly drainTimeoutMs?: number;
+  /** How long a change waits for another process's change to the same endpoint. @default 300000 */
+  readonly lockTimeoutMs?: number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -122,7 +124,11 @@ export class LocalModelHost implements ModelHost, DeploymentCleaner {
     this.logs = join(options.home, "logs");
   }
 
-  async deploy(request: DeploymentRequest): Promise<EndpointDeployment> {
+  deploy(request: DeploymentRequest): Promise<EndpointDeployment> {
+    return this.exclusive(() => this.deployExclusive(request));
+  }
+
+  private async deployExclusive(request: DeploymentRequest): Promise<EndpointDeployment> {
     const endpointName = request.endpointName ?? this.options.endpointName ?? "pms-local";
     const name = deploymentResourceName(endpointName, request.shortId);
     const state = await this.read();
@@ -238,7 +244,11 @@ export class LocalModelHost implements ModelHost, DeploymentCleaner {
     return parseInvocationResponse(body);
   }
 
-  async rollBack(endpointName: string, endpointConfigName: string): Promise<void> {
+  rollBack(endpointName: string, endpointConfigName: string): Promise<void> {
+    return this.exclusive(() => this.rollBackExclusive(endpointName, endpointConfigName));
+  }
+
+  private async rollBackExclusive(endpointName: string, endpointConfigName: string): Promise<void> {
     const state = await this.read();
     if (state === null || state.endpointName !== endpointName) throw new EndpointNotFoundError(endpointName);
     if (state.current?.endpointConfigName === endpointConfigName && (await this.healthy(state))) return;
@@ -282,7 +292,11 @@ export class LocalModelHost implements ModelHost, DeploymentCleaner {
     });
   }
 
-  async deleteEndpoint(endpointName: string): Promise<void> {
+  deleteEndpoint(endpointName: string): Promise<void> {
+    return this.exclusive(() => this.deleteEndpointExclusive(endpointName));
+  }
+
+  private async deleteEndpointExclusive(endpointName: string): Promise<void> {
     const state = await this.read();
     if (state === null || state.endpointName !== endpointName) return;
     await this.stopAll(state);
@@ -294,7 +308,11 @@ export class LocalModelHost implements ModelHost, DeploymentCleaner {
    * finished deployment leaves behind is the previous model's process, kept for a roll-back.
    * It is stopped here — its record stays, so a later roll-back restarts it from its model.
    */
-  async cleanUp(request: CleanUpRequest): Promise<CleanupResult> {
+  cleanUp(request: CleanUpRequest): Promise<CleanupResult> {
+    return this.exclusive(() => this.cleanUpExclusive(request));
+  }
+
+  private async cleanUpExclusive(request: CleanUpRequest): Promise<CleanupResult> {
     const state = await this.read();
     if (state === null || state.endpointName !== request.endpointName) {
       throw new EndpointNotFoundError(request.endpointName);
@@ -314,7 +332,11 @@ export class LocalModelHost implements ModelHost, DeploymentCleaner {
   }
 
   /** Starts the endpoint's processes again from `endpoint.json` (after a restart); `pms serve` calls this. */
-  async start(endpointName?: string): Promise<LocalEndpointState> {
+  start(endpointName?: string): Promise<LocalEndpointState> {
+    return this.exclusive(() => this.startExclusive(endpointName));
+  }
+
+  private async startExclusive(endpointName?: string): Promise<LocalEndpointState> {
     const state = await this.read();
     if (state === null || (endpointName && state.endpointName !== endpointName) || !state.current) {
       throw new EndpointNotFoundError(endpointName ?? this.options.endpointName ?? "pms-local");
@@ -344,7 +366,11 @@ export class LocalModelHost implements ModelHost, DeploymentCleaner {
   }
 
   /** Stops the processes and keeps the state (`OutOfService`), so `start` brings the same model back. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    return this.exclusive(() => this.stopExclusive());
+  }
+
+  private async stopExclusive(): Promise<void> {
     const state = await this.read();
     if (state === null) return;
     await this.stopAll(state);
@@ -360,6 +386,40 @@ export class LocalModelHost implements ModelHost, DeploymentCleaner {
 
   async read(): Promise<LocalEndpointState | null> {
     return readEndpointState(this.options.home);
+  }
+
+  /**
+   * One change at a time across processes (the twin, `pms serve`, a second `pms run`): a lock file
+   * created exclusively, holding the owner's pid so a lock left by a killed process is taken over.
+   */
+  private async exclusive<T>(change: () => Promise<T>): Promise<T> {
+    const lock = `${this.statePath}.lock`;
+    await mkdir(dirname(lock), { recursive: true });
+    const deadline = Date.now() + (this.options.lockTimeoutMs ?? 300_000);
+    for (;;) {
+      try {
+        await writeFile(lock, String(process.pid), { flag: "wx" });
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        const owner = Number(await readFile(lock, "utf8").catch(() => ""));
+        if (owner > 0 && owner !== process.pid && !isAlive(owner)) {
+          await rm(lock, { force: true });
+          continue;
+        }
+        if (Date.now() > deadline) {
+          throw new DeploymentError(
+            `The local endpoint is busy (${lock} held by process ${owner || "?"}); retry later`,
+          );
+        }
+        await sleep(100);
+      }
+    }
+    try {
+      return await change();
+    } finally {
+      await rm(lock, { force: true });
+    }
   }
 
   private async write(state: LocalEndpointState): Promise<void> {

@@ -273,6 +273,31 @@ describe("LocalModelHost", () => {
   });
 });
 
+describe("LocalModelHost across processes", () => {
+  it("takes over a lock left by a killed process and applies concurrent deployments one after the other", async () => {
+    // Prepare: a lock whose owner cannot exist (Linux pids stop at 2^22).
+    await writeFile(join(home, "endpoint.json.lock"), "4194305");
+    const [modelG, modelH] = [await model("G", good("G")), await model("H", good("H"))];
+
+    // Act
+    const [deployedG, deployedH] = await Promise.all([
+      startDeployment(host, request("g0000007", modelG), { timeoutSeconds: 60 }),
+      startDeployment(host, request("h0000008", modelH), { timeoutSeconds: 60 }),
+    ]);
+
+    // Assess: whichever went second replaced the first, and the first is its previous deployment.
+    const previous = [deployedG.previousEndpointConfigName, deployedH.previousEndpointConfigName];
+    expect(previous).toContain(null);
+    expect(previous.filter((name) => name !== null)).toHaveLength(1);
+    const state = await readEndpointState(home);
+    expect([state?.current?.endpointConfigName, state?.previous?.endpointConfigName].sort()).toEqual([
+      "pms-local-g0000007",
+      "pms-local-h0000008",
+    ]);
+    await host.deleteEndpoint(ENDPOINT);
+  });
+});
+
 describe("the front proxy", () => {
   it("refuses the control path without the token and answers 502 with a reason when the backend is down", async () => {
     // Prepare: a proxy pointed at a port nobody listens on.
