@@ -3,7 +3,9 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { loadDeployConfig } from "../lib/config.ts";
 import { PipelineStack } from "../lib/pipeline-stack.ts";
 
-const app = new App();
+// CDK's built-in CloudFormation schema check costs ~6 s of CPU per synth; the template test
+// (test/lib/pipeline-stack.test.ts) runs it on every `npm test` instead.
+const app = new App({ builtinCloudFormationValidation: false });
 const config = loadDeployConfig(app);
 new PipelineStack(app, "PostModernStack", {
   stackName: `${config.namePrefix}-pipeline`,

@@ -39,7 +39,7 @@ export function trainingImageForTemplateTests() {
 export interface SynthesizedPipeline {
   readonly stack: PipelineStack;
   readonly template: Template;
-  /** cdk-nag findings left unacknowledged: rule id → construct paths. */
+  /** Findings left unacknowledged (cdk-nag and CloudFormation schema checks): rule id → construct paths. */
   readonly nagViolations: ReadonlyMap<string, readonly string[]>;
   /** cdk-nag findings acknowledged: rule id (with its finding) → how many resources. */
   readonly nagAcknowledged: ReadonlyMap<string, number>;
@@ -74,7 +74,15 @@ export function synthesizePipeline(contextOverrides: Record<string, unknown> = {
   const outdir = mkdtempSync(join(tmpdir(), "pms-cdk-"));
   const app = new App({
     outdir,
-    context: { ...cdkJsonContext(), ...contextOverrides, "aws:cdk:bundling-stacks": [] },
+    // bin/app.ts skips CDK's CloudFormation schema check for speed; the template test keeps it.
+    builtinCloudFormationValidation: true,
+    context: {
+      ...cdkJsonContext(),
+      ...contextOverrides,
+      "aws:cdk:bundling-stacks": [],
+      // Schema problems fail the synth (they are only warnings by default).
+      "@aws-cdk/core:validateAgainstDefaultRules": true,
+    },
   });
   const stack = new PipelineStack(app, "PostModernStack", {
     config: loadDeployConfig(app),

@@ -4,13 +4,10 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { describe, it } from "vitest";
 import { NightlySchedule } from "../../../lib/constructs/nightly-schedule.ts";
 
-// CloudFormation schema validation (seconds per synth) runs once, on the whole stack, in pipeline-stack.test.ts.
-process.env.CDK_VALIDATION = "false";
-
 describe("NightlySchedule", () => {
   it("runs in the configured time zone and can be created disabled", () => {
     // Prepare
-    const stack = new Stack(new App(), "Test");
+    const stack = new Stack(new App({ builtinCloudFormationValidation: false }), "Test");
     const stateMachine = new sfn.StateMachine(stack, "Machine", {
       definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, "Pass")),
     });

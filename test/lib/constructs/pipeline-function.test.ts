@@ -13,13 +13,13 @@ import {
 import { FUNCTION_ENTRIES } from "../../../lib/constructs/pipeline-lambdas.ts";
 import { projectPath } from "../../../lib/project-paths.ts";
 
-// CloudFormation schema validation (seconds per synth) runs once, on the whole stack, in pipeline-stack.test.ts.
-process.env.CDK_VALIDATION = "false";
-
 describe("PipelineFunction", () => {
   it("bundles an ESM handler with esbuild, keeping DuckDB out and copying the files it loads at run time", () => {
     // Prepare: real bundling, the one place the tests pay for esbuild.
-    const app = new App({ outdir: join(process.env.TMPDIR ?? "/tmp", `pms-bundle-${process.pid}`) });
+    const app = new App({
+      outdir: join(process.env.TMPDIR ?? "/tmp", `pms-bundle-${process.pid}`),
+      builtinCloudFormationValidation: false,
+    });
     const stack = new Stack(app, "Test");
 
     // Act
@@ -54,7 +54,7 @@ describe("PipelineFunction", () => {
   });
 
   it("names the missing entry instead of failing inside esbuild", () => {
-    const stack = new Stack(new App(), "Test");
+    const stack = new Stack(new App({ builtinCloudFormationValidation: false }), "Test");
     expect(
       () =>
         new PipelineFunction(stack, "Missing", {

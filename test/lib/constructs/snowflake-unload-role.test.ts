@@ -5,13 +5,10 @@ import { ArtifactBucket } from "../../../lib/constructs/artifact-bucket.ts";
 import { SnowflakeUnloadRole } from "../../../lib/constructs/snowflake-unload-role.ts";
 import { cdkJsonContext } from "../synth-app.ts";
 
-// CloudFormation schema validation (seconds per synth) runs once, on the whole stack, in pipeline-stack.test.ts.
-process.env.CDK_VALIDATION = "false";
-
 describe("SnowflakeUnloadRole", () => {
   it("trusts only Snowflake's IAM user with the integration's external id, and writes only runs/", () => {
     // Prepare
-    const stack = new Stack(new App({ context: cdkJsonContext() }), "Test");
+    const stack = new Stack(new App({ context: cdkJsonContext(), builtinCloudFormationValidation: false }), "Test");
     const artifacts = new ArtifactBucket(stack, "Artifacts");
 
     // Act

@@ -9,11 +9,8 @@ import { TrainingCompute } from "../../../lib/constructs/training-compute.ts";
 import { projectPath } from "../../../lib/project-paths.ts";
 import { cdkJsonContext } from "../synth-app.ts";
 
-// CloudFormation schema validation (seconds per synth) runs once, on the whole stack, in pipeline-stack.test.ts.
-process.env.CDK_VALIDATION = "false";
-
 function trainingTemplate(overrides: Record<string, unknown>): Template {
-  const app = new App({ context: cdkJsonContext() });
+  const app = new App({ context: cdkJsonContext(), builtinCloudFormationValidation: false });
   const config: DeployConfig = loadDeployConfig({ ...cdkJsonContext(), ...overrides });
   const stack = new Stack(app, "Test");
   new TrainingCompute(stack, "Training", {
