@@ -56,16 +56,18 @@ export function bootstrapMeans(series: readonly ArrayLike<number>[], options: Bo
   });
   if (n === 0) return means.map((mean) => ({ mean, lower: mean, upper: mean, confidence }));
   const random = seededRandom(options.seed ?? 42);
+  // One index draw per resample, shared by every series; then a tight gather loop per series.
+  const typed = series.map((values) => (values instanceof Float64Array ? values : Float64Array.from(values)));
+  const indices = new Int32Array(n);
   const draws = series.map(() => new Float64Array(resamples));
-  const sums = new Float64Array(series.length);
   for (let resample = 0; resample < resamples; resample++) {
-    sums.fill(0);
-    for (let draw = 0; draw < n; draw++) {
-      const index = (random() * n) | 0;
-      for (let s = 0; s < series.length; s++)
-        sums[s] = (sums[s] as number) + ((series[s] as ArrayLike<number>)[index] as number);
+    for (let draw = 0; draw < n; draw++) indices[draw] = (random() * n) | 0;
+    for (let s = 0; s < typed.length; s++) {
+      const values = typed[s] as Float64Array;
+      let sum = 0;
+      for (let draw = 0; draw < n; draw++) sum += values[indices[draw] as number] as number;
+      (draws[s] as Float64Array)[resample] = sum / n;
     }
-    for (let s = 0; s < series.length; s++) (draws[s] as Float64Array)[resample] = (sums[s] as number) / n;
   }
   const tail = (1 - confidence) / 2;
   return draws.map((values, s) => {

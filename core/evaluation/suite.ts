@@ -38,8 +38,10 @@ export interface SuiteOptions {
   readonly maxPoints?: number;
   /** Most recent prefix items a point keeps. @default 50 */
   readonly maxPrefixLength?: number;
-  /** @default 1000 */
+  /** Resamples of the champion differences (and of the chart's intervals, budget permitting). @default 1000 */
   readonly bootstrapResamples?: number;
+  /** Points × series × resamples allowed for the chart's per-recommender intervals. @default 300000000 */
+  readonly bootstrapBudget?: number;
   /** @default 42 */
   readonly seed?: number;
   /** V-SkNN's settings, or false to leave it out. */
@@ -235,24 +237,46 @@ export async function runEvaluationSuite(input: SuiteInput): Promise<EvaluationS
     ...baselines.map((baseline): [string, ScoredRecommender] => [baseline.name, baseline]),
     ...(championScored ? [[CHAMPION_LABEL, championScored] as [string, ScoredRecommender]] : []),
   ];
-  const series: Float64Array[] = [];
+  const displaySeries: Float64Array[] = [];
   const labels: string[] = [];
   for (const [label, scored] of labelled) {
     for (const { metric, k } of intervalKeys) {
-      series.push(perPointValues(scored.ranks, metric, k));
+      displaySeries.push(perPointValues(scored.ranks, metric, k));
       labels.push(`${label}|${metricKey(metric, k)}`);
     }
   }
+  const differenceSeries: Float64Array[] = [];
   if (championScored) {
     for (const { metric, k } of championKeys) {
-      series.push(
+      differenceSeries.push(
         pairedDifferences(perPointValues(challenger.ranks, metric, k), perPointValues(championScored.ranks, metric, k)),
       );
       labels.push(`difference|${metricKey(metric, k)}`);
     }
   }
-  log("Bootstrapping intervals", { series: series.length, resamples: options.bootstrapResamples ?? 1000 });
-  const intervals = bootstrapMeans(series, { resamples: options.bootstrapResamples ?? 1000, seed });
+  // The paired differences decide champion checks: always the full resample count. The intervals
+  // drawn on the chart share a work budget, so 100k points × 5 recommenders stays in seconds.
+  const resamples = options.bootstrapResamples ?? 1000;
+  const budget = options.bootstrapBudget ?? 300_000_000;
+  const displayResamples = Math.max(
+    Math.min(resamples, 200),
+    Math.min(resamples, Math.floor(budget / Math.max(1, points.length * displaySeries.length))),
+  );
+  if (displayResamples < resamples) {
+    notes.push(
+      `Per-recommender intervals use ${displayResamples} bootstrap resamples (work budget); champion differences use ${resamples}.`,
+    );
+  }
+  log("Bootstrapping intervals", {
+    series: displaySeries.length,
+    displayResamples,
+    differences: differenceSeries.length,
+    resamples,
+  });
+  const intervals = [
+    ...bootstrapMeans(displaySeries, { resamples: displayResamples, seed }),
+    ...(differenceSeries.length > 0 ? bootstrapMeans(differenceSeries, { resamples, seed }) : []),
+  ];
   const intervalsOf = (owner: string) => {
     const found: Record<string, Interval> = {};
     labels.forEach((label, index) => {
