@@ -181,6 +181,7 @@ export class PipelineLambdas extends Construct {
         PMS_RESOURCE_TAGS: JSON.stringify(config.costTags),
       },
     );
+    // The package's ModelDataUrl and metrics point into the run: registering reads them with the caller's rights.
     artifacts.grantReadRuns(registerModel);
     serving.grantRegister(registerModel);
 
