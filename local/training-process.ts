@@ -16,6 +16,11 @@ const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 export interface TrainingProgress {
   readonly epoch: number;
   readonly epochs: number;
+  /** Within the epoch, when the line says (`batch 12/100`). */
+  readonly batch?: number;
+  readonly batches?: number;
+  /** The epoch's closing line (`epoch 3/10 done … hr@20 …`). */
+  readonly epochDone: boolean;
   readonly detail: string;
 }
 
@@ -43,17 +48,31 @@ export class TrainingProcessError extends Error {
 }
 
 /**
- * Reads an epoch counter out of a progress line: the training loop prints `epoch 3/10 …`. Lines
- * that do not look like that are only logged.
+ * Reads the training loop's progress lines (`epoch 3/10 batch 12/100 loss … eta 40s`, and
+ * `epoch 3/10 done loss … hr@20 …` at each epoch's end). Other lines are only logged.
  */
 export function parseEpochLine(line: string): TrainingProgress | undefined {
   const match = /\bepoch\s+(\d+)\s*\/\s*(\d+)\b(.*)$/i.exec(line);
   if (!match?.[1] || !match[2]) return undefined;
+  let rest = (match[3] ?? "").replace(/^[\s:,—-]+/, "").trim();
+  const batch = /^batch\s+(\d+)\s*\/\s*(\d+)\s*/i.exec(rest);
+  if (batch) rest = rest.slice(batch[0].length);
+  const done = /^done\b\s*/i.exec(rest);
+  if (done) rest = rest.slice(done[0].length);
   return {
     epoch: Number(match[1]),
     epochs: Number(match[2]),
-    detail: (match[3] ?? "").replace(/^[\s:,—-]+/, "").trim(),
+    ...(batch ? { batch: Number(batch[1]), batches: Number(batch[2]) } : {}),
+    epochDone: done !== null,
+    detail: rest,
   };
+}
+
+/** Where a progress line puts training as a whole: epochs done plus the current epoch's share, in [0, epochs]. */
+export function trainingPosition(progress: TrainingProgress): number {
+  if (progress.epochDone) return progress.epoch;
+  const within = progress.batch !== undefined && progress.batches ? progress.batch / progress.batches : 0;
+  return progress.epoch - 1 + within;
 }
 
 const KEPT_LINES = 20;

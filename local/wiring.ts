@@ -25,7 +25,7 @@ import { LocalEndpointChampionSource } from "./local-champion.ts";
 import { LocalModelHost } from "./model-host.ts";
 import type { ProgressReporter } from "./progress.ts";
 import type { LocalHandlers } from "./task-overrides.ts";
-import { runTrainingProcess } from "./training-process.ts";
+import { parseEpochLine, runTrainingProcess, trainingPosition } from "./training-process.ts";
 import type { LocalTwin } from "./twin.ts";
 
 export const DEFAULT_ENDPOINT_PORT = 8080;
@@ -116,9 +116,23 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
         command: job.command,
         logPath: context.logPath,
         signal: context.signal,
-        onProgress: (progress) => context.reporter.progress("epochs", progress.epoch, progress.epochs, progress.detail),
+        onProgress: (progress) => {
+          if (progress.epochDone)
+            context.reporter.line(`    epoch ${progress.epoch}/${progress.epochs}: ${progress.detail}`);
+          else
+            context.reporter.progress(
+              `epoch ${progress.epoch}/${progress.epochs}`,
+              trainingPosition(progress),
+              progress.epochs,
+              progress.detail,
+            );
+        },
+        onLine: (line) => {
+          // The trainer's own status lines (backend, data sizes) are worth seeing; batch lines drive the bar.
+          if (!parseEpochLine(line) && /^(TF\.js backend|data:|trained:)/i.test(line))
+            context.reporter.line(`    ${line}`);
+        },
       });
-      context.reporter.progressDone("epochs");
     },
     async endpointUrl() {
       const endpoint = await host.read();

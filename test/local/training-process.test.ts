@@ -3,19 +3,36 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parseEpochLine, runTrainingProcess, TrainingProcessError } from "../../local/training-process.ts";
+import {
+  parseEpochLine,
+  runTrainingProcess,
+  TrainingProcessError,
+  trainingPosition,
+} from "../../local/training-process.ts";
 
 const entryPoint = fileURLToPath(new URL("./fixtures/fake-training-entry.ts", import.meta.url));
 
 describe("parseEpochLine", () => {
-  it("reads the epoch counter and keeps the rest as detail", () => {
-    expect(parseEpochLine("epoch 3/10 — loss 2.31, val hr@20 0.41, 350 samples/s, ETA 12 s")).toEqual({
+  it("reads the training loop's batch and epoch-end lines", () => {
+    const batch = parseEpochLine("epoch 3/10 batch 25/100 loss 2.3100 samples/s 350 eta 12s");
+    expect(batch).toEqual({
       epoch: 3,
       epochs: 10,
-      detail: "loss 2.31, val hr@20 0.41, 350 samples/s, ETA 12 s",
+      batch: 25,
+      batches: 100,
+      epochDone: false,
+      detail: "loss 2.3100 samples/s 350 eta 12s",
     });
-    expect(parseEpochLine("[train] Epoch 1 / 2: loss=3.2")).toMatchObject({ epoch: 1, epochs: 2 });
-    expect(parseEpochLine("loading 12000 sessions")).toBeUndefined();
+    expect(batch && trainingPosition(batch)).toBe(2.25);
+    const done = parseEpochLine("epoch 3/10 done loss 2.1 hr@20 0.4100 mrr@20 0.2000 31.0s 350 samples/s");
+    expect(done).toMatchObject({
+      epoch: 3,
+      epochDone: true,
+      detail: "loss 2.1 hr@20 0.4100 mrr@20 0.2000 31.0s 350 samples/s",
+    });
+    expect(done && trainingPosition(done)).toBe(3);
+    expect(parseEpochLine("[train] Epoch 1 / 2: loss=3.2")).toMatchObject({ epoch: 1, epochs: 2, epochDone: false });
+    expect(parseEpochLine("data: 12000 training sessions")).toBeUndefined();
   });
 });
 

@@ -1,0 +1,229 @@
+import { copyFile, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { RAW_EVENTS_TABLE } from "../../core/data/raw-events.ts";
+import type { RegisteredVersion } from "../../core/deploy/file-registry.ts";
+import { runArtifactUris } from "../../core/pipeline/run-context.ts";
+import { DuckDBWarehouse } from "../../core/warehouse/duckdb.ts";
+import { loadDeployConfigFromCdkJson } from "../../lib/config.ts";
+import type { AslDefinition } from "../../local/asl.ts";
+import { generateCommand } from "../../local/data-commands.ts";
+import { type PmsHome, pmsHomeAt } from "../../local/home.ts";
+import { LocalModelHost, readEndpointState } from "../../local/model-host.ts";
+import { createRecordingReporter } from "../../local/progress.ts";
+import { pipelineDefinition } from "../../local/run-command.ts";
+import { listRunRecords } from "../../local/run-record.ts";
+import { type LocalTwin, runLocalPipeline } from "../../local/twin.ts";
+import { createLocalTwin } from "../../local/wiring.ts";
+
+/**
+ * The whole local pipeline, end to end: the synthesized state machine, the real handlers, DuckDB,
+ * the dbt project, training in a child process, evaluation, the gate and the local endpoint — on a
+ * small generated dataset, with real faults injected at the adapters for the failure paths.
+ */
+
+const config = loadDeployConfigFromCdkJson();
+const tenant = config.runDefaults.tenant;
+const WINDOW = { start: "2024-01-01", end: "2024-01-07" };
+// One epoch on a small sample: the point is the wiring, not the model's quality.
+const TRAINING = { epochs: 1, patience: 0 };
+
+let definition: AslDefinition;
+let sampleWarehouse: string;
+const homes: PmsHome[] = [];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/** A fresh PMS_HOME holding a copy of the sample warehouse, and a twin wired to it. */
+async function freshTwin(): Promise<{ home: PmsHome; twin: LocalTwin }> {
+  const home = pmsHomeAt(await mkdtemp(join(tmpdir(), "pms-e2e-")));
+  homes.push(home);
+  await copyFile(sampleWarehouse, home.warehouse);
+  const twin = createLocalTwin({
+    home,
+    config,
+    port: await freePort(),
+    runDefaults: { minSessions: 20 },
+  });
+  return { home, twin };
+}
+
+async function run(twin: LocalTwin, input: unknown) {
+  return runLocalPipeline({ twin, definition, input, reporter: createRecordingReporter(), waitMilliseconds: 50 });
+}
+
+async function invoke(port: number, sessions: string[][]) {
+  const response = await fetch(`http://127.0.0.1:${port}/invocations`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ sessions, k: 5 }),
+  });
+  return { status: response.status, body: (await response.json()) as { recommendations: { sku: string }[][] } };
+}
+
+beforeAll(async () => {
+  // The state machine definition is synthesized once and cached by source hash across test runs.
+  definition = await pipelineDefinition(
+    pmsHomeAt(join(tmpdir(), "pms-e2e-definition-cache")),
+    createRecordingReporter(),
+  );
+  const sample = pmsHomeAt(await mkdtemp(join(tmpdir(), "pms-e2e-sample-")));
+  await generateCommand({
+    home: sample,
+    events: 30_000,
+    seed: 7,
+    startDate: WINDOW.start,
+    days: 7,
+    tenant,
+    reporter: createRecordingReporter(),
+  });
+  // DuckDB keeps recent writes in its write-ahead log; fold them into the file so a copy has them.
+  const warehouse = new DuckDBWarehouse({ path: sample.warehouse });
+  await warehouse.query("checkpoint");
+  await warehouse.close();
+  sampleWarehouse = sample.warehouse;
+});
+
+afterEach(async () => {
+  // The local endpoint's processes are detached by design (they outlive `pms run`): stop them.
+  for (const home of homes.splice(0)) await new LocalModelHost({ home: home.root }).stop();
+});
+
+afterAll(async () => {
+  for (const home of homes) await new LocalModelHost({ home: home.root }).stop();
+});
+
+describe("the local pipeline", () => {
+  it("trains, evaluates, deploys and serves a model; a model the gate rejects is not deployed and the previous one keeps answering", async () => {
+    // Prepare
+    const { home, twin } = await freshTwin();
+    try {
+      // Act
+      // A one-epoch model on a tiny sample is weak: the gate here only asks it to be better than nothing.
+      const first = await run(twin, { window: WINDOW, training: TRAINING, gate: ["hr@20 >= 0.01"] });
+      // Assess
+      expect(first.error).toBeUndefined();
+      expect(first.status).toBe("succeeded");
+      expect(first.deployed).toBe(true);
+      const uris = runArtifactUris(home.artifactRoot, first.runId);
+      expect(first.reportUri).toBe(uris.report);
+      expect(await readFile(uris.report, "utf8")).toContain("<svg");
+      expect(first.metrics?.["hr@20"]).toBeGreaterThan(0);
+      const endpoint = await readEndpointState(home.root);
+      expect(endpoint?.status).toBe("InService");
+      expect(endpoint?.current?.runId).toBe(first.runId);
+      expect(first.endpointUrl).toBe(`http://127.0.0.1:${endpoint?.port}`);
+      const port = endpoint?.port ?? 0;
+      const answer = await invoke(port, [["no-such-sku"], []]);
+      expect(answer.status).toBe(200);
+      expect(answer.body.recommendations).toHaveLength(2);
+      expect(answer.body.recommendations[0]).toHaveLength(5);
+      expect((await listRunRecords(home)).map((record) => record.runId)).toEqual([first.runId]);
+
+      // Act: the same window again, with a gate no model can pass.
+      const second = await run(twin, { window: WINDOW, training: TRAINING, gate: ["hr@20 >= 0.99"] });
+
+      // Assess
+      expect(second.status).toBe("failed");
+      expect(second.error?.name).toBe("QualityGateFailed");
+      expect(second.gate?.passed).toBe(false);
+      expect(second.deployed).toBe(false);
+      expect(second.runId).not.toBe(first.runId);
+      const registry = JSON.parse(
+        await readFile(join(home.root, "registry", `${config.sagemaker.modelPackageGroupName}.json`), "utf8"),
+      ) as RegisteredVersion[];
+      expect(registry.map((version) => version.approvalStatus)).toEqual(["Approved", "Rejected"]);
+      expect((await readEndpointState(home.root))?.current?.runId).toBe(first.runId);
+      expect((await invoke(port, [["no-such-sku"]])).status).toBe(200);
+      // The first run's artifacts are untouched by the second.
+      expect(await readFile(uris.report, "utf8")).toContain("<svg");
+    } finally {
+      await twin.close();
+    }
+  }, 300_000);
+
+  it("fails in the dbt run when a dbt test fails on the raw data, before anything is trained", async () => {
+    // Prepare: an event whose product_action is not one of the accepted values.
+    const { home, twin } = await freshTwin();
+    const warehouse = new DuckDBWarehouse({ path: home.warehouse });
+    await warehouse.query(
+      `insert into ${RAW_EVENTS_TABLE} values ('bad-1', now(), ?, 'event_product', date '2024-01-03', ?::json)`,
+      {
+        binds: [
+          tenant,
+          JSON.stringify({
+            session_id: "s-bad",
+            product_sku: "sku-1",
+            product_action: "teleport",
+            server_timestamp_epoch_ms: Date.parse("2024-01-03T10:00:00Z"),
+            hashed_url: "u",
+            event_type: "event_product",
+          }),
+        ],
+      },
+    );
+    await warehouse.close();
+    try {
+      // Act
+      const record = await run(twin, { window: WINDOW, training: TRAINING });
+      // Assess
+      expect(record.status).toBe("failed");
+      expect(record.error?.name).toBe("DbtRunFailed");
+      expect(record.error?.cause).toContain("accepted_values");
+      expect(record.stages.map((stage) => stage.state)).not.toContain("Train the model on a GPU");
+      expect(await readdir(join(home.runs, record.runId))).toEqual(["run.json"]);
+    } finally {
+      await twin.close();
+    }
+  });
+
+  it("fails with InsufficientData for a window without events", async () => {
+    const { twin } = await freshTwin();
+    try {
+      const record = await run(twin, { window: { start: "2010-01-01", end: "2010-01-07" } });
+      expect(record.status).toBe("failed");
+      expect(record.error?.name).toBe("InsufficientData");
+      expect(record.error?.state).toBe("Check the extract");
+    } finally {
+      await twin.close();
+    }
+  });
+
+  it("fails in training when the training process crashes, and deploys nothing", async () => {
+    // Prepare: the real training process, started on data that was corrupted after the extract.
+    const { home, twin } = await freshTwin();
+    const crashing: LocalTwin = {
+      ...twin,
+      async train(job, context) {
+        const trainPrefix = job.command[job.command.indexOf("--train-data") + 1] ?? "";
+        for (const file of await twin.store.list(trainPrefix)) await writeFile(file, "not parquet");
+        return twin.train(job, context);
+      },
+    };
+    try {
+      // Act
+      const record = await run(crashing, { window: WINDOW, training: TRAINING });
+      // Assess
+      expect(record.status).toBe("failed");
+      expect(record.error?.name).toBe("TrainingFailed");
+      expect(record.error?.state).toBe("Train the model on a GPU");
+      expect(record.error?.cause).toContain("The training process exited with code");
+      expect(record.deployed).toBe(false);
+      expect(await readEndpointState(home.root)).toBeNull();
+      expect(record.logPath && (await readFile(record.logPath, "utf8"))).toContain("failed: Train the model on a GPU");
+    } finally {
+      await twin.close();
+    }
+  }, 120_000);
+});
