@@ -105,15 +105,23 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
   };
 
   const waitMilliseconds = options.waitMilliseconds ?? 200;
+  // An aborted execution returns at once; the training process it started is waited for (it is
+  // being stopped), so nothing of this run still runs when the record says it is over.
+  const inFlight: Promise<unknown>[] = [];
   try {
     const outcome = await executeLocally({
       definition: options.definition as never,
       input: options.input as never,
       executionName,
       stateMachineName: STATE_MACHINE_NAME,
-      taskOverrides: taskOverrides(handlers, (job) =>
-        twin.train(job, { logPath, signal: controller.signal, reporter }),
-      ),
+      taskOverrides: taskOverrides(handlers, (job) => {
+        const training = twin.train(job, { logPath, signal: controller.signal, reporter }).catch(async (error) => {
+          await log(`training: ${error instanceof Error ? error.message : String(error)}`);
+          throw error;
+        });
+        inFlight.push(training);
+        return training;
+      }),
       waitTimeOverrides: Object.fromEntries(WAIT_STATES.map((state) => [state, waitMilliseconds])),
       // Retries keep their attempts; only the back-off shrinks.
       retryIntervalOverrides: Object.fromEntries(RETRYING_STATES.map((state) => [state, 10])),
@@ -156,6 +164,7 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
     throw error;
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
+    await Promise.allSettled(inFlight);
     await writeRunRecord(home, record);
   }
 }

@@ -14,7 +14,7 @@ import { type PmsHome, pmsHomeAt } from "../../local/home.ts";
 import { LocalModelHost, readEndpointState } from "../../local/model-host.ts";
 import { createRecordingReporter } from "../../local/progress.ts";
 import { pipelineDefinition } from "../../local/run-command.ts";
-import { listRunRecords } from "../../local/run-record.ts";
+import { listRunRecords, readRunRecord } from "../../local/run-record.ts";
 import { type LocalTwin, runLocalPipeline } from "../../local/twin.ts";
 import { createLocalTwin } from "../../local/wiring.ts";
 
@@ -199,6 +199,40 @@ describe("the local pipeline", () => {
       await twin.close();
     }
   });
+
+  it("stops cleanly when aborted during training: the training process ends and the run is marked aborted", async () => {
+    // Prepare: Ctrl-C (the signal `pms run` aborts on SIGINT) a moment after training started.
+    const { home, twin } = await freshTwin();
+    const controller = new AbortController();
+    const interrupted: LocalTwin = {
+      ...twin,
+      async train(job, context) {
+        setTimeout(() => controller.abort(), 1_000);
+        return twin.train(job, context);
+      },
+    };
+    try {
+      // Act
+      const record = await runLocalPipeline({
+        twin: interrupted,
+        definition,
+        input: { window: WINDOW, training: TRAINING },
+        reporter: createRecordingReporter(),
+        signal: controller.signal,
+        waitMilliseconds: 50,
+      });
+      // Assess
+      expect(record.status).toBe("aborted");
+      expect((await readRunRecord(home, record.runId))?.status).toBe("aborted");
+      expect(record.logPath && (await readFile(record.logPath, "utf8"))).toContain(
+        "training: The training process stopped: the run was aborted",
+      );
+      expect(await twin.store.exists(runArtifactUris(home.artifactRoot, record.runId).model)).toBe(false);
+      expect(await readEndpointState(home.root)).toBeNull();
+    } finally {
+      await twin.close();
+    }
+  }, 120_000);
 
   it("fails in training when the training process crashes, and deploys nothing", async () => {
     // Prepare: the real training process, started on data that was corrupted after the extract.
