@@ -482,6 +482,7 @@ export class LocalModelHost implements ModelHost, DeploymentCleaner {
           FRONT_PROXY_COMMAND,
           String(port),
           String(backendPort),
+          this.statePath,
         ],
         env: { PMS_PROXY_CONTROL_TOKEN: controlToken },
       },
@@ -742,17 +743,60 @@ export function createFrontProxy(initialBackendPort: number, controlToken: strin
   });
 }
 
-// `node --import tsx local/model-host.ts front-proxy <port> <backend port>`: the detached proxy process.
+/**
+ * The detached proxy also looks after its endpoint: once `endpoint.json` has named it, a state file
+ * that disappears (its `$PMS_HOME` was deleted) stops the serving processes it last saw and the proxy
+ * itself, so removing the folder never leaves orphans behind; a file naming another proxy means a
+ * newer one took over, and this one just exits.
+ */
+export function watchEndpointState(
+  statePath: string,
+  onOrphaned: (backendPids: number[]) => void,
+  onReplaced: () => void,
+) {
+  let adopted = false;
+  let lastBackends: number[] = [];
+  const timer = setInterval(async () => {
+    const state = await readEndpointState(dirname(statePath)).catch(() => undefined);
+    if (state === undefined) return;
+    if (state === null || state.proxyPid !== process.pid) {
+      if (!adopted) return;
+      clearInterval(timer);
+      if (state === null) onOrphaned(lastBackends);
+      else onReplaced();
+      return;
+    }
+    adopted = true;
+    lastBackends = [state.current?.pid, state.previous?.pid].filter((pid): pid is number => typeof pid === "number");
+  }, 1000);
+  return timer;
+}
+
+// `node --import tsx local/model-host.ts front-proxy <port> <backend port> <endpoint.json>`: the proxy process.
 if (
   process.argv[2] === FRONT_PROXY_COMMAND &&
   process.argv[1] &&
   resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 ) {
-  const [port, backendPort] = [Number(process.argv[3]), Number(process.argv[4])];
+  const [port, backendPort, statePath] = [Number(process.argv[3]), Number(process.argv[4]), process.argv[5]];
   const controlToken = process.env.PMS_PROXY_CONTROL_TOKEN ?? "";
   const server = createFrontProxy(backendPort, controlToken);
   server.listen(port, "127.0.0.1");
-  const shutdown = () => server.close(() => process.exit(0));
+  const shutdown = () => {
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
+  if (statePath) {
+    watchEndpointState(
+      statePath,
+      (backendPids) => {
+        for (const pid of backendPids) if (isAlive(pid)) process.kill(pid, "SIGTERM");
+        shutdown();
+      },
+      shutdown,
+    );
+  }
 }

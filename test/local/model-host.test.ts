@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -295,6 +295,44 @@ describe("LocalModelHost across processes", () => {
       "pms-local-h0000008",
     ]);
     await host.deleteEndpoint(ENDPOINT);
+  });
+});
+
+describe("an endpoint whose PMS_HOME is deleted", () => {
+  it("stops its proxy and serving processes by itself", async () => {
+    // Prepare
+    const otherHome = await mkdtemp(join(tmpdir(), "pms-endpoint-orphan-"));
+    const modelUri = join(otherHome, "model.json");
+    await writeFile(modelUri, good("O"));
+    const orphan = new LocalModelHost({
+      home: otherHome,
+      port: await freePort(),
+      endpointName: ENDPOINT,
+      serverCommand: (uri, backendPort) => ({
+        command: process.execPath,
+        args: [STUB, "--model", uri, "--port", String(backendPort)],
+      }),
+    });
+    await orphan.deploy(request("o0000009", modelUri));
+    const state = await orphan.read();
+    const pids = [state?.proxyPid, state?.current?.pid].filter((pid): pid is number => typeof pid === "number");
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await pause(1500); // the proxy adopts the state file on its next look
+
+    // Act
+    await rm(otherHome, { recursive: true, force: true });
+    for (let waited = 0; waited < 10_000 && pids.some(alive); waited += 200) await pause(200);
+
+    // Assess
+    expect(pids).toHaveLength(2);
+    expect(pids.filter(alive)).toEqual([]);
   });
 });
 
