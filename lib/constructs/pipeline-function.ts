@@ -12,11 +12,18 @@ import { PROJECT_ROOT, projectPath } from "../project-paths.ts";
 export const EXCLUDED_MODULES = ["@duckdb/node-api", "@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu"];
 
 /**
- * The bundle is ESM (handlers may await at module scope); a few CommonJS dependencies still call
- * `require`, so give them one.
+ * The bundle is ESM (handlers may await at module scope), but CommonJS dependencies bundled into
+ * it still call `require` and read `__dirname`/`__filename` (snowflake-sdk does at load time):
+ * give them all three, derived from the bundle's own URL.
  */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as pmsCreateRequire } from 'node:module'; const require = pmsCreateRequire(import.meta.url);";
+export const ESM_REQUIRE_BANNER = [
+  "import { createRequire as pmsCreateRequire } from 'node:module';",
+  "import { fileURLToPath as pmsFileURLToPath } from 'node:url';",
+  "import { dirname as pmsDirname } from 'node:path';",
+  "const require = pmsCreateRequire(import.meta.url);",
+  "const __filename = pmsFileURLToPath(import.meta.url);",
+  "const __dirname = pmsDirname(__filename);",
+].join(" ");
 
 export interface PipelineFunctionProps {
   /** Entry file relative to the project root, e.g. `lambdas/prepare-run/index.ts`. */

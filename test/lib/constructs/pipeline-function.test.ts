@@ -3,15 +3,8 @@ import { join } from "node:path";
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as logs from "aws-cdk-lib/aws-logs";
-import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
-import {
-  EXCLUDED_MODULES,
-  MissingHandlerEntryError,
-  PipelineFunction,
-} from "../../../lib/constructs/pipeline-function.ts";
-import { FUNCTION_ENTRIES } from "../../../lib/constructs/pipeline-lambdas.ts";
-import { projectPath } from "../../../lib/project-paths.ts";
+import { MissingHandlerEntryError, PipelineFunction } from "../../../lib/constructs/pipeline-function.ts";
 
 describe("PipelineFunction", () => {
   it("bundles an ESM handler with esbuild, keeping DuckDB out and copying the files it loads at run time", () => {
@@ -41,7 +34,8 @@ describe("PipelineFunction", () => {
     expect(bundle, "an index.mjs bundle").toBeDefined();
     const code = readFileSync(join(bundle as string, "index.mjs"), "utf8");
     expect(code).toMatch(/from\s*"@duckdb\/node-api"/);
-    expect(code).toContain("createRequire");
+    // The banner that gives bundled CommonJS code require, __filename and __dirname survived the shell.
+    expect(code).toContain("const __dirname = pmsDirname(__filename);");
     expect(existsSync(join(bundle as string, "tfjs-backend-wasm.wasm"))).toBe(true);
     Template.fromStack(stack).hasResourceProperties("AWS::Lambda::Function", {
       Handler: "index.handler",
@@ -65,41 +59,5 @@ describe("PipelineFunction", () => {
           logRetention: logs.RetentionDays.ONE_WEEK,
         }),
     ).toThrow(MissingHandlerEntryError);
-  });
-});
-
-describe("every pipeline handler's bundle", () => {
-  it("imports none of the packages Lambdas exclude (DuckDB, tfjs-node): they would fail at cold start", async () => {
-    // Prepare: one esbuild pass over all entries, with the bundling settings the functions use.
-    const entries = Object.fromEntries(
-      Object.entries(FUNCTION_ENTRIES).filter(([, entry]) => existsSync(projectPath(entry))),
-    );
-
-    // Act
-    const result = await build({
-      entryPoints: Object.fromEntries(Object.entries(entries).map(([name, entry]) => [name, projectPath(entry)])),
-      bundle: true,
-      write: false,
-      platform: "node",
-      format: "esm",
-      target: "node22",
-      mainFields: ["module", "main"],
-      external: ["@aws-sdk/*", ...EXCLUDED_MODULES],
-      outdir: "out",
-      metafile: true,
-      logLevel: "silent",
-    });
-
-    // Assess
-    const offenders = Object.entries(result.metafile.outputs).flatMap(([output, meta]) =>
-      meta.imports
-        // A dynamic import in a branch only the local twin takes is fine; a static one runs at cold start.
-        .filter(
-          (imported) =>
-            imported.external && imported.kind !== "dynamic-import" && EXCLUDED_MODULES.includes(imported.path),
-        )
-        .map((imported) => `${output} imports ${imported.path}`),
-    );
-    expect(offenders).toEqual([]);
   });
 });
