@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""The same session model and training scheme as core/model (TF.js), in PyTorch, for timing.
+
+Embedding (tied with the output) -> GRU -> projection; length-bucketed mini-batches of whole
+sessions scored at every position (windows of max_length with half-window burn-in); softmax
+cross-entropy over the batch's targets plus shared negatives drawn by count^0.75 with log-q
+correction; Adam. Same data, split and hyper-parameters as bench/model.ts.
+
+Run only under /usr/bin/python3 with Debian's python3-torch, one thread:
+  OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/reference/gru4rec_torch.py <clicks.tsv> <test-day> '<json>'
+Prints one JSON line: samples/s, training seconds (wall and CPU), HR@20 / MRR@20 on the test day.
+"""
+import json
+import math
+import random
+import resource
+import sys
+import time
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+
+import torch
+
+torch.set_num_threads(1)
+
+
+def read_sessions(path):
+    events = defaultdict(list)
+    with open(path) as handle:
+        next(handle)
+        for line in handle:
+            session, item, stamp = line.rstrip("\n").split("\t")
+            events[session].append((float(stamp), item))
+    sessions = []
+    for clicks in events.values():
+        clicks.sort()
+        day = datetime.fromtimestamp(clicks[0][0], timezone.utc).strftime("%Y-%m-%d")
+        sessions.append((clicks[0][0], day, [item for _, item in clicks]))
+    return sessions
+
+
+def windows(encoded, max_length):
+    burn_in = max_length // 2
+    out = []
+    for session in encoded:
+        targets = len(session) - 1
+        if targets < 1:
+            continue
+        scored_up_to, start = 0, 0
+        while scored_up_to < targets:
+            width = min(max_length, targets - start)
+            out.append((session[start:start + width], session[start + 1:start + width + 1], max(0, scored_up_to - start)))
+            scored_up_to = start + width
+            start = scored_up_to - burn_in
+    return out
+
+
+def to_batch(sequences):
+    length = max(len(s[0]) for s in sequences)
+    inputs = torch.zeros((len(sequences), length), dtype=torch.long)
+    positions, targets = [], []
+    for row, (x, y, scored_from) in enumerate(sequences):
+        inputs[row, :len(x)] = torch.tensor(x)
+        for column in range(scored_from, len(x)):
+            positions.append(row * length + column)
+            targets.append(y[column])
+    return inputs, torch.tensor(positions), torch.tensor(targets)
+
+
+class SessionGRU(torch.nn.Module):
+    def __init__(self, items, embedding_dim, hidden_dim, dropout):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(items + 1, embedding_dim, padding_idx=0)
+        self.bias = torch.nn.Parameter(torch.zeros(items + 1))
+        self.gru = torch.nn.GRU(embedding_dim, hidden_dim, batch_first=True)
+        self.projection = torch.nn.Linear(hidden_dim, embedding_dim, bias=False)
+        self.dropout = torch.nn.Dropout(dropout)
+
+    def encode(self, inputs):
+        hidden, _ = self.gru(self.dropout(self.embedding(inputs)))
+        return self.projection(self.dropout(hidden)).reshape(-1, self.embedding.embedding_dim)
+
+
+def main():
+    path, test_day, parameters = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    validation_share = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
+    random.seed(parameters["seed"])
+    torch.manual_seed(parameters["seed"])
+    sessions = sorted(read_sessions(path))
+    train = [items for _, day, items in sessions if day < test_day]
+    if validation_share > 0:
+        train = train[: len(train) - int(round(len(train) * validation_share))]
+    counts = Counter(item for session in train for item in session)
+    vocabulary = [item for item, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if count >= parameters["minItemCount"]]
+    index = {item: position + 1 for position, item in enumerate(vocabulary)}
+    encode = lambda session: [index[item] for item in session if item in index]
+    sequences = windows([encode(s) for s in train], parameters["maxLength"])
+    test = [encode(items) for _, day, items in sessions if day == test_day]
+    test_sequences = windows([s for s in test if len(s) >= 2], parameters["maxLength"])
+
+    items = len(vocabulary)
+    weights = torch.tensor([counts[item] ** 0.75 for item in vocabulary], dtype=torch.float)
+    probabilities = weights / weights.sum()
+    log_q = torch.cat([torch.zeros(1), probabilities.log()])
+    model = SessionGRU(items, parameters["embeddingDim"], parameters["hiddenDim"], parameters["dropout"])
+    optimizer = torch.optim.Adam(model.parameters(), lr=parameters["learningRate"])
+    full_softmax = parameters["negativeSamples"] >= items
+
+    samples, train_wall, train_cpu = 0, 0.0, 0.0
+    for _ in range(parameters["epochs"]):
+        model.train()
+        order = list(range(len(sequences)))
+        random.shuffle(order)
+        order.sort(key=lambda position: len(sequences[position][0]))
+        batches = [order[start:start + parameters["batchSize"]] for start in range(0, len(order), parameters["batchSize"])]
+        random.shuffle(batches)
+        wall, cpu = time.perf_counter(), time.process_time()
+        for batch in batches:
+            inputs, positions, targets = to_batch([sequences[position] for position in batch])
+            scored = model.encode(inputs)[positions]
+            if full_softmax:
+                logits = scored @ model.embedding.weight[1:].T + model.bias[1:]
+                labels = targets - 1
+            else:
+                negatives = torch.multinomial(probabilities, parameters["negativeSamples"], replacement=True) + 1
+                candidates, inverse = torch.unique(torch.cat([targets, negatives]), return_inverse=True)
+                logits = scored @ model.embedding.weight[candidates].T + model.bias[candidates] - log_q[candidates]
+                labels = inverse[: len(targets)]
+            loss = torch.nn.functional.cross_entropy(logits, labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            samples += len(targets)
+        train_wall += time.perf_counter() - wall
+        train_cpu += time.process_time() - cpu
+
+    model.eval()
+    ranks = []
+    with torch.no_grad():
+        test_sequences.sort(key=lambda sequence: len(sequence[0]))
+        for start in range(0, len(test_sequences), 256):
+            inputs, positions, targets = to_batch(test_sequences[start:start + 256])
+            scored = model.encode(inputs)[positions]
+            scores = scored @ model.embedding.weight[1:].T + model.bias[1:]
+            target_scores = scores.gather(1, (targets - 1).unsqueeze(1))
+            ranks.extend((scores > target_scores).sum(1).tolist())
+    hr = sum(1 for rank in ranks if rank < 20) / max(1, len(ranks))
+    mrr = sum(1 / (rank + 1) for rank in ranks if rank < 20) / max(1, len(ranks))
+    print(json.dumps({
+        "backend": f"pytorch {torch.__version__} cpu, 1 thread",
+        "samples": samples,
+        "trainingSeconds": round(train_wall, 2),
+        "trainingCpuSeconds": round(train_cpu, 2),
+        "samplesPerSecond": round(samples / train_wall, 1),
+        "samplesPerCpuSecond": round(samples / train_cpu, 1),
+        "hr@20": round(hr, 4),
+        "mrr@20": round(mrr, 4),
+        "testPoints": len(ranks),
+        "peakRssMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }))
+
+
+if __name__ == "__main__":
+    main()
