@@ -17,9 +17,6 @@ try {
   process.exit(1);
 }
 
-new PipelineStack(app, "PostModernStack", {
-  stackName: `${config.namePrefix}-pipeline`,
-  config,
-  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-});
+// Environment-agnostic: `cdk deploy` targets the account and region of the credentials in use.
+new PipelineStack(app, "PostModernStack", { stackName: `${config.namePrefix}-pipeline`, config });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

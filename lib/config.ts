@@ -167,6 +167,17 @@ const BatchSchema = z
     jobGpus: positiveInt(8).default(1),
     jobTimeoutMinutes: positiveInt(7 * 24 * 60).default(120),
     attempts: positiveInt(10).default(3),
+    /**
+     * The training image's CUDA 11.2 + cuDNN 8 base (`CUDA_BASE` build argument). Pin it by digest
+     * (`…@sha256:<digest>`), ideally mirrored into your own ECR: NVIDIA retires old tags.
+     */
+    cudaBaseImage: z
+      .string()
+      .regex(
+        /^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$/,
+        "must be an image reference, e.g. nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04@sha256:<digest>",
+      )
+      .default("nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04"),
   })
   .strict()
   .refine((batch) => batch.jobVcpus <= batch.maxVcpus, {
@@ -334,6 +345,7 @@ export const EXAMPLE_CONFIG = {
     jobGpus: 1,
     jobTimeoutMinutes: 120,
     attempts: 3,
+    cudaBaseImage: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04@sha256:${"0123456789abcdef".repeat(4)}`,
   },
   sagemaker: {
     endpointName: "pms-recommender",

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { CfnOutput, Duration, IgnoreMode, Stack, type StackProps, Tags } from "aws-cdk-lib";
 import * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import type * as logs from "aws-cdk-lib/aws-logs";
@@ -20,8 +21,17 @@ import { PROJECT_ROOT } from "./project-paths.ts";
 export const TRAINING_IMAGE_CONTEXT = {
   directory: PROJECT_ROOT,
   file: "training-image/Dockerfile",
-  include: ["core", "training-image", "package.json", "package-lock.json", "tsconfig.json"],
+  include: ["core", "training-image", "package.json", "package-lock.json"],
 } as const;
+
+/** The commit the images are built from, recorded in every model's metadata. */
+function currentCodeVersion(): string {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: PROJECT_ROOT, encoding: "utf8" }).trim();
+  } catch {
+    return "unknown";
+  }
+}
 
 export interface PipelineStackProps extends StackProps {
   readonly config: DeployConfig;
@@ -35,6 +45,11 @@ export interface PipelineStackProps extends StackProps {
    * @default TRAINING_IMAGE_CONTEXT
    */
   readonly trainingImage?: { readonly directory: string; readonly file: string; readonly include: readonly string[] };
+  /**
+   * `CODE_VERSION` of the images (the training entry point writes it into each model's metadata).
+   * @default the current git commit, or "unknown" outside a git checkout
+   */
+  readonly codeVersion?: string;
 }
 
 /** The whole cloud pipeline: artifacts, GPU training, Lambdas, the state machine, its schedule and its alarms. */
@@ -72,6 +87,7 @@ export class PipelineStack extends Stack {
         file: image.file,
         target,
         platform: ecrAssets.Platform.LINUX_AMD64,
+        buildArgs: { CUDA_BASE: config.batch.cudaBaseImage, CODE_VERSION: props.codeVersion ?? currentCodeVersion() },
         ignoreMode: IgnoreMode.DOCKER,
         exclude: ["*", ...image.include.map((path) => `!${path}`), "**/node_modules"],
       });

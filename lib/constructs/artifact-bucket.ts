@@ -1,9 +1,9 @@
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import type * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
-import { acknowledgeNag } from "../nag.ts";
+import { acknowledgeNag, nagResourceFinding } from "../nag.ts";
 
 export interface ArtifactBucketProps {
   /**
@@ -107,8 +107,12 @@ export class ArtifactBucket extends Construct {
    * The runs/ grants above need object wildcards (`runs/*`: run ids are only known at run time,
    * and the grant's action groups end in `*`); this acknowledges exactly those for one grantee.
    */
+  /** The cdk-nag finding of a grant on `runs/*`. */
+  get runObjectsFinding(): string {
+    return nagResourceFinding(this, this.bucket.arnForObjects(`${RUNS_PREFIX}*`));
+  }
+
   acknowledgeRunPrefixGrants(grantee: Construct, why: string): void {
-    const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
     acknowledgeNag(
       grantee,
       "AwsSolutions-IAM5",
@@ -121,7 +125,7 @@ export class ArtifactBucket extends Construct {
         "Action::s3:Abort*",
         "Action::kms:GenerateDataKey*",
         "Action::kms:ReEncrypt*",
-        `Resource::<${bucketId}.Arn>/runs/*`,
+        this.runObjectsFinding,
       ],
     );
   }

@@ -6,7 +6,7 @@ import * as sagemaker from "aws-cdk-lib/aws-sagemaker";
 import { Construct } from "constructs";
 import { VARIANT_NAME } from "../../core/deploy/names.ts";
 import type { DeployConfig } from "../config.ts";
-import { acknowledgeNag } from "../nag.ts";
+import { acknowledgeNag, nagResourceFinding } from "../nag.ts";
 import type { ArtifactBucket } from "./artifact-bucket.ts";
 
 export interface ModelServingProps {
@@ -71,17 +71,16 @@ export class ModelServing extends Construct {
     });
     props.artifacts.grantReadRuns(this.executionRole);
     props.servingImage.repository.grantPull(this.executionRole);
+    const endpointLogs = stack.formatArn({
+      service: "logs",
+      resource: "log-group",
+      resourceName: `/aws/sagemaker/Endpoints/${endpointName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     this.executionRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-        resources: [
-          stack.formatArn({
-            service: "logs",
-            resource: "log-group",
-            resourceName: `/aws/sagemaker/Endpoints/${endpointName}:*`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
+        resources: [endpointLogs],
       }),
     );
     this.executionRole.addToPolicy(
@@ -134,11 +133,11 @@ export class ModelServing extends Construct {
       "SageMaker hosting needs: ecr:GetAuthorizationToken and cloudwatch:PutMetricData, which have no resource-level permissions (PutMetricData is limited to SageMaker's namespaces by condition); log streams of this endpoint's own log group; model.tar.gz of any run under runs/ (run ids are only known at run time).",
       [
         "Resource::*",
-        `Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/${endpointName}:*`,
+        nagResourceFinding(this, endpointLogs),
         "Action::s3:GetObject*",
         "Action::s3:GetBucket*",
         "Action::s3:List*",
-        `Resource::<${stack.getLogicalId(props.artifacts.bucket.node.defaultChild as never)}.Arn>/runs/*`,
+        props.artifacts.runObjectsFinding,
       ],
     );
   }
@@ -272,16 +271,14 @@ export class ModelServing extends Construct {
     // The grant lands on the principal's policy (a function's role is its sibling, not its child).
     const target = grantee.grantPrincipal instanceof Construct ? grantee.grantPrincipal : grantee;
     if (!(target instanceof Construct)) return;
-    const sagemakerArn = (resource: string) =>
-      `Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:${resource}`;
     acknowledgeNag(
       target,
       "AwsSolutions-IAM5",
       "SageMaker resources are scoped to this project's names: models and endpoint configs are named <endpoint>-<run id> at run time, model packages are versions of this project's group; SageMaker's List* actions support only Resource *.",
       [
-        sagemakerArn(`endpoint-config/${this.endpointName}-*`),
-        sagemakerArn(`model/${this.endpointName}-*`),
-        sagemakerArn(`model-package/${this.modelPackageGroupName}/*`),
+        nagResourceFinding(this, this.arns.endpointConfigs),
+        nagResourceFinding(this, this.arns.models),
+        nagResourceFinding(this, this.arns.modelPackages),
         "Resource::*",
       ],
     );

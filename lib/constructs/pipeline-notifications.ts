@@ -11,7 +11,7 @@ import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
-import { acknowledgeNag } from "../nag.ts";
+import { acknowledgeNag, nagResourceFinding } from "../nag.ts";
 import { PipelineFunction } from "./pipeline-function.ts";
 
 /** The execution statuses that end a run, each worth a message. */
@@ -72,27 +72,23 @@ export class PipelineNotifications extends Construct {
     });
     this.topic.grantPublish(this.notify);
     // Which stage failed and why is in the execution's history, not in the status-change event.
+    const executions = stack.formatArn({
+      service: "states",
+      resource: "execution",
+      resourceName: `${props.stateMachine.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     this.notify.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ["states:DescribeExecution", "states:GetExecutionHistory"],
-        resources: [
-          stack.formatArn({
-            service: "states",
-            resource: "execution",
-            resourceName: `${props.stateMachine.stateMachineName}:*`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
+        resources: [executions],
       }),
     );
     acknowledgeNag(
       this.notify.role as iam.Role,
       "AwsSolutions-IAM5",
       "The notify function publishes to the topic (kms:GenerateDataKey* on the topic's own key only) and reads the history of this state machine's executions (execution:<name>:*, execution names are only known at run time).",
-      [
-        "Action::kms:GenerateDataKey*",
-        `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${stack.getLogicalId(props.stateMachine.node.defaultChild as sfn.CfnStateMachine)}.Name>:*`,
-      ],
+      ["Action::kms:GenerateDataKey*", nagResourceFinding(this, executions)],
     );
 
     const deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {

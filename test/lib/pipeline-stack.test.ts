@@ -588,6 +588,12 @@ describe("cdk-nag AwsSolutions", () => {
     expect(Object.fromEntries(synthesized.nagViolations)).toEqual({});
   });
 
+  it("leaves none in a stack pinned to a region either (findings then name the region literally)", () => {
+    const regional = synthesizePipeline({}, { region: "eu-west-1" });
+    expect(Object.fromEntries(regional.nagViolations)).toEqual({});
+    expect([...regional.nagAcknowledged.keys()].some((id) => id.includes(":sagemaker:eu-west-1:"))).toBe(true);
+  }, 180_000);
+
   it("acknowledges wildcard findings one by one, never a whole rule", () => {
     const acknowledged = [...synthesized.nagAcknowledged.keys()];
     expect(acknowledged.length).toBeGreaterThan(0);

@@ -70,7 +70,10 @@ class CountingAwsSolutionsChecks extends AwsSolutionsChecks {
 }
 
 /** Synthesizes the whole app the way bin/app.ts does (without an environment: AZ lookups need AWS). */
-export function synthesizePipeline(contextOverrides: Record<string, unknown> = {}): SynthesizedPipeline {
+export function synthesizePipeline(
+  contextOverrides: Record<string, unknown> = {},
+  env?: { readonly region: string },
+): SynthesizedPipeline {
   const outdir = mkdtempSync(join(tmpdir(), "pms-cdk-"));
   const app = new App({
     outdir,
@@ -85,6 +88,8 @@ export function synthesizePipeline(contextOverrides: Record<string, unknown> = {
     },
   });
   const stack = new PipelineStack(app, "PostModernStack", {
+    // A region alone needs no AWS lookup (an account too would make the VPC look up its zones).
+    ...(env ? { env } : {}),
     config: loadDeployConfig(app),
     functionEntries: functionEntriesForTemplateTests(),
     trainingImage: trainingImageForTemplateTests(),
