@@ -69,13 +69,11 @@ export interface PipelineLambdasProps {
  */
 export class PipelineLambdas extends Construct {
   readonly functions: PipelineFunctions;
-  readonly entries: Readonly<Record<FunctionName, string>>;
 
   constructor(scope: Construct, id: string, props: PipelineLambdasProps) {
     super(scope, id);
     const { config, artifacts, serving, logRetention } = props;
     const entries = props.entries ?? FUNCTION_ENTRIES;
-    this.entries = entries;
     const missing = missingFunctionEntries(
       Object.fromEntries(Object.entries(entries).filter(([name]) => name !== "notify")) as Record<FunctionName, string>,
     );

@@ -86,6 +86,7 @@ export class TrainingCompute extends Construct {
     if (settings.purchase !== "spot") environments.push(computeEnvironment("OnDemandEnvironment", false));
 
     this.jobQueue = new batch.JobQueue(this, "JobQueue", {
+      jobQueueName: `${props.namePrefix}-training`,
       // Order is the fallback: Batch places a job in the first environment that can take it.
       computeEnvironments: environments.map((computeEnvironment, index) => ({ computeEnvironment, order: index + 1 })),
       // A job that can never start should fail the execution with a reason, not wait for its timeout.
@@ -124,6 +125,7 @@ export class TrainingCompute extends Construct {
 
     const jobTimeout = Duration.minutes(settings.jobTimeoutMinutes);
     this.jobDefinition = new batch.EcsJobDefinition(this, "JobDefinition", {
+      jobDefinitionName: `${props.namePrefix}-training`,
       container: new batch.EcsEc2ContainerDefinition(this, "Container", {
         image: ecs.ContainerImage.fromDockerImageAsset(props.image),
         cpu: settings.jobVcpus,

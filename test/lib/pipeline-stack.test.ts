@@ -143,6 +143,7 @@ describe("GPU training on AWS Batch", () => {
       AllocationStrategy: "SPOT_PRICE_CAPACITY_OPTIMIZED",
     });
     template.hasResourceProperties("AWS::Batch::JobQueue", {
+      JobQueueName: "pms-training",
       ComputeEnvironmentOrder: [
         { ComputeEnvironment: { "Fn::GetAtt": [byType.SPOT, "ComputeEnvironmentArn"] }, Order: 1 },
         { ComputeEnvironment: { "Fn::GetAtt": [byType.EC2, "ComputeEnvironmentArn"] }, Order: 2 },
@@ -152,6 +153,7 @@ describe("GPU training on AWS Batch", () => {
 
   it("asks for one GPU, retries Spot reclaims (Host EC2*) but exits on anything else, and times out", () => {
     template.hasResourceProperties("AWS::Batch::JobDefinition", {
+      JobDefinitionName: "pms-training",
       Type: "container",
       PlatformCapabilities: ["EC2"],
       ContainerProperties: Match.objectLike({
