@@ -1,16 +1,21 @@
 /**
- * `npm run bench -- eval [--points 10000,100000] [--items 20000] [--model <model.tar.gz>]`
+ * `npm run bench -- eval [--points 10000,100000] [--items 20000] [--model gru|sknn|<model.tar.gz>]`
  *
  * Time and peak RSS of the Evaluate stage's scoring on synthetic sessions over a 20,000-item
  * catalogue. Each size runs in a fresh child process so its peak RSS is its own. Per size:
  * - `modelSeconds`: scoring the model alone on every point (the target: 100k points < 60 s);
  * - `suiteSeconds`: the whole suite — model, three baselines, a re-scored champion (co-occurrence
  *   standing in), bootstrap, slices, behavioural tests.
- * The model is a trained TF.js model when `--model` is given, else V-SkNN (the strongest and
- * slowest baseline) stands in, and the output says which.
+ * The model (`--model`, default `gru`): the session GRU of core/model (embedding 100, hidden 100,
+ * max length 20) over the synthetic catalogue with seeded, untrained weights — scoring time does not
+ * depend on the weights' values — packed to model.tar.gz and loaded back with `loadModelRecommender`,
+ * on the TF.js backend `selectBackend` picks (wasm here); `sknn`: V-SkNN stands in; or a trained
+ * model.tar.gz's path. The output says which; the GRU's HR is meaningless (untrained).
  */
 import { fork } from "node:child_process";
-import { loadavg } from "node:os";
+import { mkdtemp } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FileSystemArtifactStore } from "../core/artifacts/filesystem.ts";
 import { CooccurrenceRecommender } from "../core/baselines/cooccurrence.ts";
@@ -56,7 +61,7 @@ function syntheticSessions(count: number, items: number, seed: number, startMs: 
   });
 }
 
-async function measure(points: number, items: number, modelUri: string | undefined): Promise<SizeFigures> {
+async function measure(points: number, items: number, modelKind: string): Promise<SizeFigures> {
   const train = syntheticSessions(Math.max(50_000, points * 2), items, 1, 0);
   // Test sessions average ~3.5 points; generate until there are enough, then cut to the exact count.
   const test = syntheticSessions(Math.ceil(points / 3), items, 2, 10 ** 12);
@@ -65,15 +70,25 @@ async function measure(points: number, items: number, modelUri: string | undefin
     test.push(...syntheticSessions(Math.ceil(points / 10), items, test.length + 3, 10 ** 12 + test.length * 1000));
     allPoints = testPoints(test);
   }
-  let model: Recommender;
+  let model: Recommender & { dispose?(): void };
   let modelName: string;
-  if (modelUri) {
-    const { loadModelRecommender } = await import("../core/model/load.ts");
-    model = await loadModelRecommender(new FileSystemArtifactStore(), modelUri);
-    modelName = `TF.js model ${modelUri}`;
-  } else {
+  const store = new FileSystemArtifactStore();
+  if (modelKind === "sknn") {
     model = new SknnRecommender(train);
-    modelName = "V-SkNN standing in for the model (no --model given)";
+    modelName = "V-SkNN standing in for the model";
+  } else {
+    const { loadModelRecommender } = await import("../core/model/load.ts");
+    let uri = modelKind;
+    if (modelKind === "gru") {
+      uri = join(await mkdtemp(join(tmpdir(), "pms-bench-eval-")), "model.tar.gz");
+      await store.put(uri, await untrainedGruArchive(train.map((session) => session.items)));
+    }
+    const loaded = await loadModelRecommender(store, uri);
+    model = loaded;
+    modelName =
+      modelKind === "gru"
+        ? `session GRU (untrained, seeded weights; ${loaded.metadata.vocabularySize} items) on TF.js ${loaded.backend}`
+        : `TF.js model ${uri} on ${loaded.backend}`;
   }
   // Cut the test sessions' points to exactly `points` by dropping whole sessions from the end, then trimming.
   const exact = allPoints.slice(0, points);
@@ -103,6 +118,7 @@ async function measure(points: number, items: number, modelUri: string | undefin
   });
   const suiteSeconds = (performance.now() - suiteStarted) / 1000;
   const suiteCpu = process.cpuUsage(suiteCpuBefore);
+  model.dispose?.();
   const cpuSeconds = (usage: NodeJS.CpuUsage) => Number(((usage.user + usage.system) / 1e6).toFixed(2));
   return {
     points: exact.length,
@@ -124,16 +140,53 @@ async function measure(points: number, items: number, modelUri: string | undefin
   };
 }
 
+/** The pipeline's model architecture and artifact format, with seeded weights instead of trained ones. */
+async function untrainedGruArchive(sessions: readonly (readonly string[])[]): Promise<Uint8Array> {
+  const { packModelArchive, POPULAR_FALLBACK_SIZE } = await import("../core/model/artifact.ts");
+  const { selectBackend } = await import("../core/model/backend.ts");
+  const { createModelWeights, SessionModel } = await import("../core/model/gru4rec.ts");
+  const { SeededRandom } = await import("../core/model/random.ts");
+  const { DEFAULT_TRAINING_PARAMETERS } = await import("../core/model/training.ts");
+  const { ItemVocabulary } = await import("../core/model/vocabulary.ts");
+  const backend = await selectBackend({ log: () => {} });
+  const parameters = DEFAULT_TRAINING_PARAMETERS;
+  const vocabulary = ItemVocabulary.build(sessions, parameters.minItemCount);
+  const config = {
+    vocabularySize: vocabulary.size,
+    embeddingDim: parameters.embeddingDim,
+    hiddenDim: parameters.hiddenDim,
+    maxLength: parameters.maxLength,
+  };
+  const model = new SessionModel(config, createModelWeights(config, new SeededRandom(parameters.seed)));
+  const archive = await packModelArchive({
+    model,
+    vocabulary,
+    popular: vocabulary.popular(POPULAR_FALLBACK_SIZE),
+    metadata: {
+      runId: "bench-eval",
+      hyperparameters: parameters,
+      validation: { "hr@20": 0, "mrr@20": 0, testPoints: 0 },
+      dataManifestHash: null,
+      codeVersion: "bench",
+      trainedOn: backend.backend,
+      createdAt: new Date().toISOString(),
+      vocabularySize: vocabulary.size,
+    },
+  });
+  model.dispose();
+  return archive;
+}
+
 function option(args: string[], name: string): string | undefined {
   const index = args.indexOf(name);
   return index >= 0 ? args[index + 1] : undefined;
 }
 
-function inChild(points: number, items: number, modelUri: string | undefined): Promise<SizeFigures> {
+function inChild(points: number, items: number, modelKind: string): Promise<SizeFigures> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(import.meta.url), [], {
       execArgv: ["--import", "tsx"],
-      env: { ...process.env, PMS_BENCH_EVAL_CHILD: JSON.stringify({ points, items, modelUri }) },
+      env: { ...process.env, PMS_BENCH_EVAL_CHILD: JSON.stringify({ points, items, modelKind }) },
     });
     child.once("message", (figures) => resolve(figures as SizeFigures));
     child.once("error", reject);
@@ -146,10 +199,10 @@ function inChild(points: number, items: number, modelUri: string | undefined): P
 export async function run(args: string[]) {
   const sizes = (option(args, "--points") ?? "10000,100000").split(",").map(Number);
   const items = Number(option(args, "--items") ?? 20_000);
-  const modelUri = option(args, "--model");
+  const modelKind = option(args, "--model") ?? "gru";
   const figures: SizeFigures[] = [];
   for (const points of sizes) {
-    const result = await inChild(points, items, modelUri);
+    const result = await inChild(points, items, modelKind);
     console.error(
       `${points} points: model ${result.modelSeconds} s (CPU ${result.modelCpuSeconds} s), suite ${result.suiteSeconds} s (CPU ${result.suiteCpuSeconds} s), peak RSS ${result.peakRssMiB} MiB, load ${result.loadAverage}`,
     );
@@ -164,7 +217,7 @@ export async function run(args: string[]) {
 
 const childRequest = process.env.PMS_BENCH_EVAL_CHILD;
 if (childRequest && process.send) {
-  const { points, items, modelUri } = JSON.parse(childRequest) as { points: number; items: number; modelUri?: string };
-  const figures = await measure(points, items, modelUri);
+  const { points, items, modelKind } = JSON.parse(childRequest) as { points: number; items: number; modelKind: string };
+  const figures = await measure(points, items, modelKind);
   process.send(figures, () => process.exit(0));
 }
