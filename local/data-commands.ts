@@ -99,7 +99,14 @@ function describeGenerated(result: GenerateResult): string {
   return `${result.events.toLocaleString("en-US")} events, ${result.sessions.toLocaleString("en-US")} sessions, ${result.items.toLocaleString("en-US")} items, ${result.firstDay}..${result.lastDay} (${result.seconds.toFixed(1)} s)`;
 }
 
-/** The days the warehouse holds events for a tenant, or undefined when it holds none. */
+/** A day with fewer events than this share of the busiest day is a partial day (a log cut mid-day). */
+const PARTIAL_DAY_SHARE = 0.1;
+
+/**
+ * The days the warehouse holds events for a tenant, or undefined when it holds none. `last` is the
+ * last full day: a trailing day with only a sliver of events (a log cut just after midnight, sessions
+ * running past the last midnight) would leave a run's test day nearly empty.
+ */
 export async function warehouseEventDays(
   home: PmsHome,
   tenant: string,
@@ -107,13 +114,24 @@ export async function warehouseEventDays(
   const warehouse = new DuckDBWarehouse({ path: home.warehouse });
   try {
     await ensureRawTables(warehouse);
-    const [row] = await warehouse.query<{ first: string | null; last: string | null; events: number }>(
-      `select cast(min(event_date) as varchar) as first, cast(max(event_date) as varchar) as last, count(*) as events
-       from ${RAW_EVENTS_TABLE} where api_key = ?`,
+    const days = await warehouse.query<{ day: string; events: number }>(
+      `select cast(event_date as varchar) as day, count(*) as events
+       from ${RAW_EVENTS_TABLE} where api_key = ? group by event_date order by event_date`,
       { binds: [tenant] },
     );
-    return row?.first && row.last ? { first: row.first, last: row.last, events: row.events } : undefined;
+    return fullDays(days);
   } finally {
     await warehouse.close();
   }
+}
+
+export function fullDays(
+  days: readonly { readonly day: string; readonly events: number }[],
+): { readonly first: string; readonly last: string; readonly events: number } | undefined {
+  const busiest = Math.max(0, ...days.map((day) => day.events));
+  const full = days.filter((day) => day.events >= busiest * PARTIAL_DAY_SHARE);
+  const first = full[0];
+  const last = full.at(-1);
+  if (!first || !last) return undefined;
+  return { first: first.day, last: last.day, events: days.reduce((sum, day) => sum + day.events, 0) };
 }

@@ -107,7 +107,13 @@ export async function executeLocally(options: LocalExecutionOptions): Promise<Lo
   let executionFailure: { name: string; cause: string } | undefined;
   const emit = options.onStateEvent ?? (() => undefined);
 
-  const close = (name: string, type: string, at: number, outcome: "succeeded" | "failed", detail?: string) => {
+  const close = (
+    name: string,
+    type: string,
+    at: number,
+    outcome: "succeeded" | "failed" | "aborted",
+    detail?: string,
+  ) => {
     const started = entered.get(name);
     // A state caught after failing is exited again by the library; it was already closed.
     if (!started) return;
@@ -158,13 +164,16 @@ export async function executeLocally(options: LocalExecutionOptions): Promise<Lo
     return { status: "succeeded", output, lastState: output, stages };
   } catch (error) {
     await logs.catch(() => undefined);
-    if (error instanceof ExecutionAbortedError || options.signal?.aborted)
+    if (error instanceof ExecutionAbortedError || options.signal?.aborted) {
+      // The states running when the run was stopped end here, so their time is on the record.
+      for (const [name, state] of [...entered.entries()]) close(name, state.type, Date.now(), "aborted");
       return {
         status: "aborted",
         lastState,
         error: { name: "Aborted", cause: "The run was stopped (SIGINT).", state: lastEntered },
         stages,
       };
+    }
     if (error instanceof ExecutionError) {
       const inner = (error as ExecutionError & { cause?: unknown }).cause as { name?: string; message?: string };
       return {

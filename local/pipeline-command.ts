@@ -9,10 +9,15 @@ import type { LocalRunRecord } from "./run-record.ts";
  * The sample `npm run pipeline` generates into an empty warehouse: big enough for the model to beat
  * popularity clearly, small enough that the whole run stays within a few minutes on two cores.
  */
-export const SAMPLE_EVENTS = 200_000;
+export const SAMPLE_EVENTS = 120_000;
 export const SAMPLE_DAYS = 14;
 /** Days of the sample one run trains on (the last is the test day, the one before validation). */
 export const SAMPLE_WINDOW_DAYS = 7;
+/**
+ * Epochs of the quick start's training (the deploy configuration's default is for the nightly run
+ * on a GPU). An input's own `training` fields win.
+ */
+export const QUICK_START_EPOCHS = 3;
 
 export interface PipelineCommandOptions {
   readonly home: PmsHome;
@@ -50,7 +55,8 @@ export async function pipelineCommand(options: PipelineCommandOptions): Promise<
       reporter,
     });
     days = await warehouseEventDays(home, options.tenant);
-    if (!days) throw new Error(`Generating the sample left no events for tenant ${options.tenant} in ${home.warehouse}`);
+    if (!days)
+      throw new Error(`Generating the sample left no events for tenant ${options.tenant} in ${home.warehouse}`);
   } else {
     reporter.line(`The warehouse holds ${days.events.toLocaleString("en-US")} events, ${days.first}..${days.last}.`);
   }
@@ -58,6 +64,7 @@ export async function pipelineCommand(options: PipelineCommandOptions): Promise<
     trigger: "local",
     window: windowEndingAt(days.first, days.last, SAMPLE_WINDOW_DAYS),
     ...options.input,
+    training: { epochs: QUICK_START_EPOCHS, ...options.input.training },
   };
   const record = await runCommand({
     home,
@@ -69,6 +76,7 @@ export async function pipelineCommand(options: PipelineCommandOptions): Promise<
   });
   if (record.status === "succeeded" && !record.deployed)
     options.print(`\nNothing was deployed (deploy mode). Serve this run's model with: pms serve --run ${record.runId}`);
-  else if (record.deployed) options.print("\nThe endpoint keeps serving after this command; stop it with: pms serve --stop");
+  else if (record.deployed)
+    options.print("\nThe endpoint keeps serving after this command; stop it with: pms serve --stop");
   return record;
 }

@@ -11,7 +11,7 @@ export interface StageTiming {
   readonly type: string;
   readonly startedAt: string;
   readonly seconds: number;
-  readonly outcome: "succeeded" | "failed" | "retried" | "caught";
+  readonly outcome: "succeeded" | "failed" | "aborted";
 }
 
 /** What `pms runs` lists and `pms serve` / `pms report` look up: one JSON file per local run. */

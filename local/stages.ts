@@ -71,7 +71,7 @@ export function stageOf(state: string): string | undefined {
 export interface StageSummary {
   readonly stage: string;
   readonly seconds: number;
-  readonly outcome: "succeeded" | "failed";
+  readonly outcome: "succeeded" | "failed" | "aborted";
   /** How many times the stage's check ran (its poll loop), when it polled. */
   readonly polls: number;
 }
@@ -94,7 +94,11 @@ export function summarizeStages(timings: readonly StageTiming[]): StageSummary[]
       {
         stage,
         seconds: (end - start) / 1000,
-        outcome: members.some((timing) => timing.outcome === "failed") ? "failed" : "succeeded",
+        outcome: members.some((timing) => timing.outcome === "failed")
+          ? "failed"
+          : members.some((timing) => timing.outcome === "aborted")
+            ? "aborted"
+            : "succeeded",
         polls: members.filter((timing) => checks.includes(timing.state)).length,
       },
     ];

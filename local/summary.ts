@@ -18,7 +18,7 @@ export function formatRunSummary(
   lines.push("", `Run ${record.runId}: ${record.status.toUpperCase()}${took}`);
   if (record.error)
     lines.push(
-      `  failed in "${record.error.state ?? "?"}": ${record.error.name}`,
+      `  ${record.status === "aborted" ? "stopped in" : "failed in"} "${record.error.state ?? "?"}": ${record.error.name}`,
       ...indent(readableCause(record.error.cause), "    "),
     );
   if (record.window) lines.push(`  window     ${record.window.start} .. ${record.window.end}`);
@@ -29,7 +29,7 @@ export function formatRunSummary(
     const width = Math.max(...stages.map((stage) => stage.stage.length));
     for (const stage of stages)
       lines.push(
-        `    ${stage.stage.padEnd(width)}  ${formatSeconds(stage.seconds).padStart(10)}  ${stage.outcome === "succeeded" ? "ok" : "FAILED"}${stage.polls > 1 ? `  (${stage.polls} checks)` : ""}`,
+        `    ${stage.stage.padEnd(width)}  ${formatSeconds(stage.seconds).padStart(10)}  ${stage.outcome === "succeeded" ? "ok" : stage.outcome.toUpperCase()}${stage.polls > 1 ? `  (${stage.polls} checks)` : ""}`,
       );
   }
   if (record.gate) {

@@ -111,5 +111,6 @@ describe("executeLocally", () => {
     });
     expect(outcome.status).toBe("aborted");
     expect(outcome.error?.state).toBe("Wait a bit");
+    expect(outcome.stages.at(-1)).toMatchObject({ state: "Wait a bit", outcome: "aborted" });
   });
 });
