@@ -119,6 +119,8 @@ export class TrainingCompute extends Construct {
       description: "Pulls the training image and writes the job's logs",
     });
     const logGroup = new logs.LogGroup(this, "JobLogs", {
+      // A fixed name, so `pms status` and people can find a job's log stream from its name alone.
+      logGroupName: `/aws/batch/${props.namePrefix}-training`,
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });

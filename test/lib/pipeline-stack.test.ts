@@ -172,6 +172,15 @@ describe("GPU training on AWS Batch", () => {
       },
       Timeout: { AttemptDurationSeconds: 7200 },
     });
+    template.hasResourceProperties("AWS::Batch::JobDefinition", {
+      ContainerProperties: Match.objectLike({
+        LogConfiguration: Match.objectLike({ Options: Match.objectLike({ "awslogs-stream-prefix": "train" }) }),
+      }),
+    });
+    template.hasResourceProperties("AWS::Logs::LogGroup", {
+      LogGroupName: "/aws/batch/pms-training",
+      RetentionInDays: 30,
+    });
   });
 
   it("gives the state machine's Train task room for every attempt plus queueing", () => {
