@@ -61,9 +61,9 @@ if (stage === "generate") {
 const seconds = (performance.now() - started) / 1000;
 console.log(
   JSON.stringify({
+    ...detail,
     stage,
     seconds: +seconds.toFixed(2),
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-    ...detail,
   }),
 );
