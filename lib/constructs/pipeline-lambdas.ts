@@ -74,9 +74,8 @@ export class PipelineLambdas extends Construct {
     super(scope, id);
     const { config, artifacts, serving, logRetention } = props;
     const entries = props.entries ?? FUNCTION_ENTRIES;
-    const missing = missingFunctionEntries(
-      Object.fromEntries(Object.entries(entries).filter(([name]) => name !== "notify")) as Record<FunctionName, string>,
-    );
+    // Every missing handler at once (notify's too, though PipelineNotifications creates it).
+    const missing = missingFunctionEntries(entries);
     if (missing.length > 0) throw new MissingHandlersError(missing);
 
     const prefix = config.namePrefix;
