@@ -10,6 +10,7 @@ export interface ClickSession {
   readonly items: string[];
 }
 
+/** Sessions ordered by start time. */
 export async function readClickLog(path: string): Promise<ClickSession[]> {
   const text = await readFile(path, "utf8");
   const events = new Map<string, { time: number; item: string }[]>();
@@ -23,14 +24,15 @@ export async function readClickLog(path: string): Promise<ClickSession[]> {
     if (list.length === 0) events.set(session, list);
     list.push({ time: Number(time), item });
   }
-  return [...events].map(([id, list]) => {
-    list.sort((a, b) => a.time - b.time);
-    return {
-      id,
-      startDay: new Date((list[0]?.time ?? 0) * 1000).toISOString().slice(0, 10),
-      items: list.map((event) => event.item),
-    };
-  });
+  // Oldest session first, so "the most recent share" of a split is its tail.
+  return [...events]
+    .map(([id, list]) => {
+      list.sort((a, b) => a.time - b.time);
+      const start = list[0]?.time ?? 0;
+      return { id, start, startDay: new Date(start * 1000).toISOString().slice(0, 10), items: list.map((e) => e.item) };
+    })
+    .sort((a, b) => a.start - b.start)
+    .map(({ id, startDay, items }) => ({ id, startDay, items }));
 }
 
 /**

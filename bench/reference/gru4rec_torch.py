@@ -11,6 +11,7 @@ Run only under /usr/bin/python3 with Debian's python3-torch, one thread:
 Prints one JSON line: samples/s, training seconds (wall and CPU), HR@20 / MRR@20 on the test day.
 """
 import json
+import os
 import math
 import random
 import resource
@@ -81,6 +82,23 @@ class SessionGRU(torch.nn.Module):
         return self.projection(self.dropout(hidden)).reshape(-1, self.embedding.embedding_dim)
 
 
+def evaluate(model, test_sequences):
+    model.eval()
+    ranks = []
+    with torch.no_grad():
+        ordered = sorted(test_sequences, key=lambda sequence: len(sequence[0]))
+        for start in range(0, len(ordered), 256):
+            inputs, positions, targets = to_batch(ordered[start:start + 256])
+            scored = model.encode(inputs)[positions]
+            scores = scored @ model.embedding.weight[1:].T + model.bias[1:]
+            target_scores = scores.gather(1, (targets - 1).unsqueeze(1))
+            ranks.extend((scores > target_scores).sum(1).tolist())
+    model.train()
+    hr = sum(1 for rank in ranks if rank < 20) / max(1, len(ranks))
+    mrr = sum(1 / (rank + 1) for rank in ranks if rank < 20) / max(1, len(ranks))
+    return hr, mrr
+
+
 def main():
     path, test_day, parameters = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     validation_share = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
@@ -88,8 +106,10 @@ def main():
     torch.manual_seed(parameters["seed"])
     sessions = sorted(read_sessions(path))
     train = [items for _, day, items in sessions if day < test_day]
+    held_out = []
     if validation_share > 0:
-        train = train[: len(train) - int(round(len(train) * validation_share))]
+        cut = len(train) - int(round(len(train) * validation_share))
+        train, held_out = train[:cut], train[cut:]
     counts = Counter(item for session in train for item in session)
     vocabulary = [item for item, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if count >= parameters["minItemCount"]]
     index = {item: position + 1 for position, item in enumerate(vocabulary)}
@@ -97,6 +117,7 @@ def main():
     sequences = windows([encode(s) for s in train], parameters["maxLength"])
     test = [encode(items) for _, day, items in sessions if day == test_day]
     test_sequences = windows([s for s in test if len(s) >= 2], parameters["maxLength"])
+    validation_sequences = windows([encode(s) for s in held_out], parameters["maxLength"])
 
     items = len(vocabulary)
     weights = torch.tensor([counts[item] ** 0.75 for item in vocabulary], dtype=torch.float)
@@ -134,18 +155,10 @@ def main():
         train_wall += time.perf_counter() - wall
         train_cpu += time.process_time() - cpu
 
-    model.eval()
-    ranks = []
-    with torch.no_grad():
-        test_sequences.sort(key=lambda sequence: len(sequence[0]))
-        for start in range(0, len(test_sequences), 256):
-            inputs, positions, targets = to_batch(test_sequences[start:start + 256])
-            scored = model.encode(inputs)[positions]
-            scores = scored @ model.embedding.weight[1:].T + model.bias[1:]
-            target_scores = scores.gather(1, (targets - 1).unsqueeze(1))
-            ranks.extend((scores > target_scores).sum(1).tolist())
-    hr = sum(1 for rank in ranks if rank < 20) / max(1, len(ranks))
-    mrr = sum(1 / (rank + 1) for rank in ranks if rank < 20) / max(1, len(ranks))
+        if os.environ.get("PMS_EPOCH_EVAL") == "1":
+            print(json.dumps({"epoch": _ + 1, **dict(zip(("validation hr@20", "mrr@20"), evaluate(model, validation_sequences)))}), file=sys.stderr, flush=True)
+
+    hr, mrr = evaluate(model, test_sequences)
     print(json.dumps({
         "backend": f"pytorch {torch.__version__} cpu, 1 thread",
         "samples": samples,
@@ -155,7 +168,7 @@ def main():
         "samplesPerCpuSecond": round(samples / train_cpu, 1),
         "hr@20": round(hr, 4),
         "mrr@20": round(mrr, 4),
-        "testPoints": len(ranks),
+        "testPoints": sum(len(x) - scored_from for x, _, scored_from in test_sequences),
         "peakRssMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }))
 

@@ -183,12 +183,15 @@ describe("shutdown", () => {
       );
       request.on("error", reject);
       request.write(body.slice(0, 10));
-      setTimeout(() => {
+      // Close once the server holds the half-sent request.
+      const waitForRequest = setInterval(() => {
+        if (second.stats.inFlight === 0) return;
+        clearInterval(waitForRequest);
         const closing = second.close();
         closed = true;
         request.end(body.slice(10));
         void closing;
-      }, 100);
+      }, 5);
     });
     expect(await answered).toEqual({ status: 200, closedFirst: true });
     await second.close();

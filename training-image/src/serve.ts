@@ -51,7 +51,7 @@ export interface RunningServer {
   readonly port: number;
   readonly url: string;
   /** Forward passes run so far, and sessions scored in them (shows the batching at work). */
-  readonly stats: { batches: number; sessions: number; requests: number };
+  readonly stats: { batches: number; sessions: number; requests: number; inFlight: number };
   /** Stops accepting connections, lets requests in flight finish, then resolves. */
   close(): Promise<void>;
 }
@@ -122,7 +122,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const log = options.log ?? ((line: string) => console.log(line));
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxBatchSessions = options.maxBatchSessions ?? 512;
-  const stats = { batches: 0, sessions: 0, requests: 0 };
+  const stats = { batches: 0, sessions: 0, requests: 0, inFlight: 0 };
   const queue: Pending[] = [];
   let scoring = false;
   let flushScheduled = false;
@@ -218,6 +218,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const server: Server = createServer((request, response) => {
     inFlight += 1;
+    stats.inFlight = inFlight;
     handle(request, response)
       .catch((error: unknown) => {
         if (error instanceof HttpError) {
@@ -231,6 +232,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       })
       .finally(() => {
         inFlight -= 1;
+        stats.inFlight = inFlight;
         if (inFlight === 0) drained?.();
       });
   });
