@@ -63,7 +63,7 @@ program
   .option("--port <port>", "port to listen on", port, Number(process.env.SAGEMAKER_BIND_TO_PORT ?? 8080))
   .option("--host <host>", "address to bind", "0.0.0.0")
   .action(async (options: { model?: string; modelDir: string; port: number; host: string }) => {
-    await selectBackend({ candidates: ["tensorflow", "wasm", "cpu"], requireGpu: false });
+    await selectBackend({ requireGpu: false });
     const modelUri = options.model ?? (options.modelDir.endsWith("/") ? options.modelDir : `${options.modelDir}/`);
     const model = await loadModelRecommender(store, modelUri);
     const server = await startServer({ model, port: options.port, host: options.host });

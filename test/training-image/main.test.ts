@@ -1,0 +1,84 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FileSystemArtifactStore } from "../../core/artifacts/filesystem.ts";
+import { POPULAR_FALLBACK_SIZE, packModelArchive } from "../../core/model/artifact.ts";
+import { selectBackend } from "../../core/model/backend.ts";
+import { trainSessionModel } from "../../core/model/training.ts";
+import { chainSessions, SMALL_PARAMETERS } from "../core/model/fixture.ts";
+
+const ENTRY = new URL("../../training-image/src/main.ts", import.meta.url).pathname;
+let folder: string;
+let modelPath: string;
+
+function start(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ["--import", "tsx", ENTRY, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PMS_TF_BACKEND: "wasm" },
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk) => (output += String(chunk)));
+  child.stderr?.on("data", (chunk) => (output += String(chunk)));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+beforeAll(async () => {
+  await selectBackend({ candidates: ["wasm"], log: () => {} });
+  folder = await mkdtemp(join(tmpdir(), "pms-main-test-"));
+  const trained = await trainSessionModel(chainSessions(100, 40, 1), [], { ...SMALL_PARAMETERS, epochs: 1 });
+  modelPath = join(folder, "model.tar.gz");
+  await new FileSystemArtifactStore().put(
+    modelPath,
+    await packModelArchive({
+      model: trained.model,
+      vocabulary: trained.vocabulary,
+      popular: trained.vocabulary.popular(POPULAR_FALLBACK_SIZE),
+      metadata: {
+        runId: "cli-test",
+        hyperparameters: SMALL_PARAMETERS,
+        validation: trained.validation,
+        dataManifestHash: null,
+        codeVersion: "test",
+        trainedOn: "wasm",
+        createdAt: new Date().toISOString(),
+        vocabularySize: trained.vocabulary.size,
+      },
+    }),
+  );
+  trained.model.dispose();
+});
+
+afterAll(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+describe("main.ts", () => {
+  it("serve: loads model.tar.gz, answers /ping and /invocations, and exits 0 on SIGTERM", async () => {
+    const server = start(["serve", "--model", modelPath, "--port", "0", "--host", "127.0.0.1"]);
+    const deadline = Date.now() + 60_000;
+    let port: number | undefined;
+    while (!port && Date.now() < deadline) {
+      port = Number(/on port (\d+)/.exec(server.output())?.[1]) || undefined;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(port, server.output()).toBeDefined();
+    expect((await fetch(`http://127.0.0.1:${port}/ping`)).status).toBe(200);
+    const response = await fetch(`http://127.0.0.1:${port}/invocations`, {
+      method: "POST",
+      body: JSON.stringify({ sessions: [["sku-1"]], k: 4 }),
+    });
+    expect(((await response.json()) as { recommendations: unknown[][] }).recommendations[0]).toHaveLength(4);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toMatch(/SIGTERM: no new requests/);
+  });
+
+  it("train: a missing flag exits 1 naming it", async () => {
+    const run = start(["train", "--run-id", "r1"]);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(/--train-data/);
+  });
+});
