@@ -15,6 +15,7 @@ import { LocalModelHost, readEndpointState } from "../../local/model-host.ts";
 import { createRecordingReporter } from "../../local/progress.ts";
 import { pipelineDefinition } from "../../local/run-command.ts";
 import { listRunRecords, readRunRecord } from "../../local/run-record.ts";
+import { serveCommand } from "../../local/serve-command.ts";
 import { type LocalTwin, runLocalPipeline } from "../../local/twin.ts";
 import { createLocalTwin } from "../../local/wiring.ts";
 
@@ -148,6 +149,14 @@ describe("the local pipeline", () => {
       expect((await invoke(port, [["no-such-sku"]])).status).toBe(200);
       // The first run's artifacts are untouched by the second.
       expect(await readFile(uris.report, "utf8")).toContain("<svg");
+
+      // `pms serve` without a run serves the latest successful run's model (already serving: kept as is),
+      // and refuses the rejected run, which has no model to serve.
+      const endpointName = config.sagemaker.endpointName;
+      expect((await serveCommand({ home, endpointName })).current?.runId).toBe(first.runId);
+      await expect(serveCommand({ home, endpointName, runId: second.runId })).rejects.toThrow(
+        /did not produce a model \(failed: QualityGateFailed\)/,
+      );
     } finally {
       await twin.close();
     }
