@@ -28,23 +28,23 @@ export interface ExtractRun
   readonly uris: { readonly data: RunArtifactUris["data"] };
 }
 
-export interface SplitDays {
-  readonly first: string;
-  readonly last: string;
-}
-
 const DAY_MS = 86_400_000;
 
-function addDays(day: string, days: number): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+/** How far back from the window's latest session start each hold-out split reaches. */
+export interface HoldoutSpans {
+  readonly testMs: number;
+  readonly validationMs: number;
 }
 
 /**
- * The split rule, by session start date (UTC) within the inclusive window [start, end], H = holdoutDays:
- * test = the last H days, validation = the H days before them, train = every earlier day. Splitting
- * by time (not at random) is what serving sees: a model trained on the past, judged on the future.
+ * The split rule — the session-rec protocol for RSC15 and Coveo — with H = holdoutDays:
+ * test = the sessions that start in the last H×24 h before the window's latest session start;
+ * validation = the H×24 h before those; train = every earlier session. Splitting by time (not at
+ * random) is what serving sees: a model trained on the past, judged on the future. Measuring from the
+ * latest session rather than from the window's calendar end keeps a real hold-out when the last
+ * calendar day is nearly empty (the RSC15 sample ends at 00:43 on its last day).
  */
-export function splitDays(window: { start: string; end: string }, holdoutDays: number): Record<Split, SplitDays> {
+export function holdoutSpans(window: { start: string; end: string }, holdoutDays: number): HoldoutSpans {
   const days =
     Math.round((Date.parse(`${window.end}T00:00:00Z`) - Date.parse(`${window.start}T00:00:00Z`)) / DAY_MS) + 1;
   if (!Number.isFinite(days) || days < 2 * holdoutDays + 1) {
@@ -52,13 +52,7 @@ export function splitDays(window: { start: string; end: string }, holdoutDays: n
       `The window ${window.start}..${window.end} has ${Number.isFinite(days) ? days : 0} day(s); holdoutDays=${holdoutDays} needs at least ${2 * holdoutDays + 1} (train, then ${holdoutDays} validation and ${holdoutDays} test day(s)). Widen the window or lower holdoutDays.`,
     );
   }
-  const testFirst = addDays(window.end, -(holdoutDays - 1));
-  const validationFirst = addDays(testFirst, -holdoutDays);
-  return {
-    train: { first: window.start, last: addDays(validationFirst, -1) },
-    validation: { first: validationFirst, last: addDays(testFirst, -1) },
-    test: { first: testFirst, last: window.end },
-  };
+  return { testMs: holdoutDays * DAY_MS, validationMs: 2 * holdoutDays * DAY_MS };
 }
 
 /** The one query: the window's training sessions of the tenant, each with its split. Binds: see `extractBinds`. */
@@ -66,27 +60,31 @@ export function extractQuery(dialect: Warehouse["dialect"], relation = TRAINING_
   if (dialect === "duckdb") {
     return `select session_id, tenant, cast(session_start_ms as bigint) as session_start_ms, session_date, items,
       cast(length as integer) as length,
-      case when session_date >= cast(? as date) then 'test'
-           when session_date >= cast(? as date) then 'validation'
+      case when session_start_ms > latest_start_ms - cast(? as bigint) then 'test'
+           when session_start_ms > latest_start_ms - cast(? as bigint) then 'validation'
            else 'train' end as split
-    from ${relation}
-    where tenant = ? and session_date between cast(? as date) and cast(? as date)
+    from (
+      select *, max(session_start_ms) over () as latest_start_ms
+      from ${relation}
+      where tenant = ? and session_date between cast(? as date) and cast(? as date))
     order by session_start_ms, session_id`;
   }
   // Quoted lower-case aliases: Snowflake upper-cases unquoted names, and the Parquet columns are SESSION_COLUMNS.
   return `select session_id::varchar as "session_id", tenant::varchar as "tenant",
       session_start_ms::number(18, 0) as "session_start_ms", session_date::date as "session_date",
       items::array as "items", length::number(9, 0) as "length",
-      case when session_date >= ?::date then 'test'
-           when session_date >= ?::date then 'validation'
+      case when session_start_ms > latest_start_ms - ?::number(18, 0) then 'test'
+           when session_start_ms > latest_start_ms - ?::number(18, 0) then 'validation'
            else 'train' end as "split"
-    from ${relation}
-    where tenant = ? and session_date between ?::date and ?::date`;
+    from (
+      select *, max(session_start_ms) over () as latest_start_ms
+      from ${relation}
+      where tenant = ? and session_date between ?::date and ?::date)`;
 }
 
 export function extractBinds(run: Pick<ExtractRun, "window" | "tenant" | "holdoutDays">): SqlValue[] {
-  const days = splitDays(run.window, run.holdoutDays);
-  return [days.test.first, days.validation.first, run.tenant, run.window.start, run.window.end];
+  const spans = holdoutSpans(run.window, run.holdoutDays);
+  return [spans.testMs, spans.validationMs, run.tenant, run.window.start, run.window.end];
 }
 
 /** `runs/<id>/data/` relative to the stage, whose URL is the artifact bucket root. */
@@ -239,17 +237,17 @@ export async function checkExtract(
     // DuckDB: no Parquet at all means the window holds no session.
     if (warehouse.dialect !== "duckdb" || !/No files found/i.test((error as Error).message)) throw error;
   }
-  const days = splitDays(run.window, run.holdoutDays);
   const bySplit = new Map(rows.map((row) => [row.split, row]));
   const sessionsOf = (split: Split) => Number(bySplit.get(split)?.sessions ?? 0);
   const problems: string[] = [];
   if (sessionsOf("train") < run.minSessions) {
     problems.push(
-      `${sessionsOf("train")} training session(s) from ${days.train.first} to ${days.train.last}, fewer than minSessions=${run.minSessions}`,
+      `${sessionsOf("train")} training session(s) (those before the last ${2 * run.holdoutDays} day(s) of the window's sessions), fewer than minSessions=${run.minSessions}`,
     );
   }
   for (const split of ["validation", "test"] as const) {
-    if (sessionsOf(split) === 0) problems.push(`no ${split} session from ${days[split].first} to ${days[split].last}`);
+    if (sessionsOf(split) === 0)
+      problems.push(`no ${split} session (the ${split} split holds ${run.holdoutDays} day(s) of sessions)`);
   }
   if (problems.length > 0) {
     if (warehouse.dialect === "duckdb") await rm(partialFolder(run), { recursive: true, force: true });

@@ -95,7 +95,7 @@ describe("extract on Snowflake (mocked snowflake-sdk connection)", () => {
     const [unload] = connection.executed;
     expect(unload?.asyncExec).toBe(true);
     expect(unload?.parameters).toEqual({ QUERY_TAG: "nightly-2024-01-08" });
-    expect(unload?.binds).toEqual(["2024-01-07", "2024-01-06", "shop-1", "2024-01-01", "2024-01-07"]);
+    expect(unload?.binds).toEqual([86_400_000, 172_800_000, "shop-1", "2024-01-01", "2024-01-07"]);
     const sql = unload?.sqlText.replace(/\s+/g, " ") ?? "";
     expect(sql).toMatch(/^copy into @PMS\.ARTIFACTS_STAGE\/runs\/2024-01-08-abc\/data\/ from \(select /);
     expect(sql).toContain("from training_sessions where tenant = ? and session_date between ?::date and ?::date");
@@ -134,7 +134,7 @@ describe("extract on Snowflake (mocked snowflake-sdk connection)", () => {
     expect(connection.statusCalls).toEqual(["q-unload", "q-unload"]);
     const stats = connection.executed.at(-1);
     expect(stats?.asyncExec).toBeUndefined();
-    expect(stats?.binds).toEqual(["2024-01-07", "2024-01-06", "shop-1", "2024-01-01", "2024-01-07"]);
+    expect(stats?.binds).toEqual([86_400_000, 172_800_000, "shop-1", "2024-01-01", "2024-01-07"]);
     expect(stats?.sqlText).toContain("lateral flatten");
     const manifest = JSON.parse(await store.getText(RUN.uris.data.manifest)) as DataManifest;
     expect(manifest).toEqual(done.manifest);
@@ -163,7 +163,7 @@ describe("extract on Snowflake (mocked snowflake-sdk connection)", () => {
     connection.rowsFor = () => STATS.map((row) => (row.SPLIT === "train" ? { ...row, SESSIONS: 42 } : row));
     await expect(checkExtract(warehouse, store, RUN, { queryId: "q" })).rejects.toThrow(InsufficientDataError);
     await expect(checkExtract(warehouse, store, RUN, { queryId: "q" })).rejects.toThrow(
-      /42 training session\(s\) from 2024-01-01 to 2024-01-05, fewer than minSessions=100/,
+      /42 training session\(s\) \(those before the last 2 day\(s\) of the window's sessions\), fewer than minSessions=100/,
     );
     expect(await store.exists(RUN.uris.data.manifest)).toBe(false);
   });

@@ -6,8 +6,8 @@ import { FileSystemArtifactStore } from "../../../core/artifacts/filesystem.ts";
 import {
   checkExtract,
   type ExtractRun,
+  holdoutSpans,
   InsufficientDataError,
-  splitDays,
   startExtract,
 } from "../../../core/data/extract.ts";
 import { loadFile } from "../../../core/data/load/load.ts";
@@ -19,23 +19,20 @@ import { loadDbtProject } from "../../../local/dbt/project.ts";
 import { runDbtProject } from "../../../local/dbt/runner.ts";
 import { CLICK_SAMPLE, countClickLog, DBT_PROJECT_DIR } from "./fixtures.ts";
 
-describe("splitDays", () => {
-  it("holds out the last H days as test and the H days before as validation", () => {
-    expect(splitDays({ start: "2014-04-01", end: "2014-04-07" }, 1)).toEqual({
-      train: { first: "2014-04-01", last: "2014-04-05" },
-      validation: { first: "2014-04-06", last: "2014-04-06" },
-      test: { first: "2014-04-07", last: "2014-04-07" },
+describe("holdoutSpans", () => {
+  it("reaches back H days for test and 2H days for validation", () => {
+    expect(holdoutSpans({ start: "2014-04-01", end: "2014-04-07" }, 1)).toEqual({
+      testMs: 86_400_000,
+      validationMs: 172_800_000,
     });
-    expect(splitDays({ start: "2024-02-20", end: "2024-03-01" }, 2)).toEqual({
-      // 2024 is a leap year: the test days are 29 February and 1 March.
-      train: { first: "2024-02-20", last: "2024-02-26" },
-      validation: { first: "2024-02-27", last: "2024-02-28" },
-      test: { first: "2024-02-29", last: "2024-03-01" },
+    expect(holdoutSpans({ start: "2024-02-20", end: "2024-03-01" }, 2)).toEqual({
+      testMs: 172_800_000,
+      validationMs: 345_600_000,
     });
   });
 
   it("refuses a window too short to leave a training day", () => {
-    expect(() => splitDays({ start: "2014-04-01", end: "2014-04-04" }, 2)).toThrow(
+    expect(() => holdoutSpans({ start: "2014-04-01", end: "2014-04-04" }, 2)).toThrow(
       /has 4 day\(s\); holdoutDays=2 needs at least 5/,
     );
   });
@@ -94,11 +91,17 @@ describe("extract on DuckDB", () => {
       expect(session.items.length).toBe(session.length);
       expect(session.length).toBe(expected.sessionLengths.get(session.session_id));
     }
-    expect(new Set(train.map((s) => s.session_date))).toEqual(
-      new Set(["2014-04-01", "2014-04-02", "2014-04-03", "2014-04-04"]),
-    );
-    expect(new Set(validation.map((s) => s.session_date))).toEqual(new Set(["2014-04-05"]));
-    expect(new Set(test.map((s) => s.session_date))).toEqual(new Set(["2014-04-06"]));
+    // The session-rec split: measured back from the latest session start, one day per hold-out split.
+    const latest = Math.max(...all.map((s) => s.session_start_ms));
+    const day = 86_400_000;
+    expect(test.length).toBeGreaterThan(0);
+    expect(validation.length).toBeGreaterThan(0);
+    for (const s of test) expect(s.session_start_ms).toBeGreaterThan(latest - day);
+    for (const s of validation) {
+      expect(s.session_start_ms).toBeGreaterThan(latest - 2 * day);
+      expect(s.session_start_ms).toBeLessThanOrEqual(latest - day);
+    }
+    for (const s of train) expect(s.session_start_ms).toBeLessThanOrEqual(latest - 2 * day);
 
     const manifest = JSON.parse(await store.getText(target.uris.data.manifest)) as DataManifest;
     expect(manifest).toEqual(state.manifest);
@@ -109,7 +112,7 @@ describe("extract on DuckDB", () => {
       items: new Set(train.flatMap((s) => s.items)).size,
       uri: target.uris.data.train,
       firstDay: "2014-04-01",
-      lastDay: "2014-04-04",
+      lastDay: [...train.map((s) => s.session_date)].sort().at(-1),
     });
     expect(manifest.splits.test.sessions).toBe(test.length);
     expect(manifest.items).toBe(new Set(all.flatMap((s) => s.items)).size);
@@ -138,7 +141,7 @@ describe("extract on DuckDB", () => {
     expect(error).toBeInstanceOf(InsufficientDataError);
     expect((error as Error).name).toBe("InsufficientData");
     expect((error as Error).message).toMatch(
-      /training session\(s\) from 2014-04-01 to 2014-04-04, fewer than minSessions=1000000/,
+      /training session\(s\) \(those before the last 2 day\(s\) of the window's sessions\), fewer than minSessions=1000000/,
     );
     expect(await store.exists(target.uris.data.manifest)).toBe(false);
     expect(await store.list(target.uris.data.train)).toEqual([]);
