@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- model [--data <clicks.tsv>] [--test-day 2014-04-06] [--hyperparameters <json>]
- *   [--validation-share 0.05] [--no-torch]`
+ *   [--validation-share 0.05] [--no-torch] [--model-out bench/results/model.tar.gz]`
  *
  * Trains the session GRU on the RecSys 2015 click log with the last day held out and scores it with
  * the evaluation room's metrics next to the popularity, co-occurrence and V-SkNN baselines. The same
@@ -118,7 +118,7 @@ export async function run(args: string[]): Promise<unknown> {
     epochs: trained.epochs,
   };
   // The serving benchmark's default model.
-  const artifact = new URL("./results/model.tar.gz", import.meta.url).pathname;
+  const artifact = flag(args, "--model-out", new URL("./results/model.tar.gz", import.meta.url).pathname);
   await new FileSystemArtifactStore().put(
     artifact,
     await packModelArchive({

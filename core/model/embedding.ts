@@ -21,3 +21,27 @@ export function gatherRows(table: tf.Tensor, indices: tf.Tensor1D): tf.Tensor {
   });
   return lookup(table);
 }
+
+/**
+ * `a · b` (optionally transposed) computed with untransposed matmuls only, forward and backward.
+ * The wasm backend runs a transposed BatchMatMul on a generic loop about ten times slower than
+ * the XNNPACK path (measured: [100×100]·[1100×100]ᵀ 21 ms vs 1.9 ms with an explicit transpose),
+ * and TF.js's own matMul gradient uses exactly those transposed forms.
+ */
+export function matMul(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, transposeB = false): tf.Tensor2D {
+  const product = tf.customGrad((...inputs) => {
+    const left = transposeA ? tf.transpose(inputs[0] as tf.Tensor2D) : (inputs[0] as tf.Tensor2D);
+    const right = transposeB ? tf.transpose(inputs[1] as tf.Tensor2D) : (inputs[1] as tf.Tensor2D);
+    (inputs[2] as tf.GradSaveFunc)([left, right]);
+    return {
+      value: tf.matMul(left, right) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [savedLeft, savedRight] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const dLeft = tf.matMul(dy as tf.Tensor2D, tf.transpose(savedRight));
+        const dRight = tf.matMul(tf.transpose(savedLeft), dy as tf.Tensor2D);
+        return [transposeA ? tf.transpose(dLeft) : dLeft, transposeB ? tf.transpose(dRight) : dRight];
+      },
+    };
+  });
+  return product(a, b) as tf.Tensor2D;
+}

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { gatherRows } from "./embedding.ts";
+import { gatherRows, matMul } from "./embedding.ts";
 import type { SeededRandom } from "./random.ts";
 
 /**
@@ -106,13 +106,13 @@ export class SessionModel {
     const flat = tf.reshape(inputs, [batch * length]) as tf.Tensor1D;
     let embedded = gatherRows(w.item_embedding, flat) as tf.Tensor2D;
     embedded = this.dropout(embedded, options.dropout, options.seed) as tf.Tensor2D;
-    const projected = tf.add(tf.matMul(embedded, w.gru_input_kernel), w.gru_input_bias);
+    const projected = tf.add(matMul(embedded, w.gru_input_kernel as tf.Tensor2D), w.gru_input_bias);
     const timeMajor = tf.transpose(tf.reshape(projected, [batch, length, 3 * h]), [1, 0, 2]);
     let state: tf.Tensor2D = tf.zeros([batch, h]);
     const states: tf.Tensor2D[] = [];
     for (let t = 0; t < length; t++) {
       const step = tf.reshape(tf.slice(timeMajor, [t, 0, 0], [1, batch, 3 * h]), [batch, 3 * h]);
-      const recurrent = tf.add(tf.matMul(state, w.gru_recurrent_kernel), w.gru_recurrent_bias);
+      const recurrent = tf.add(matMul(state, w.gru_recurrent_kernel as tf.Tensor2D), w.gru_recurrent_bias);
       const [xr, xz, xn] = tf.split(step, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
       const [hr, hz, hn] = tf.split(recurrent, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
       const reset = tf.sigmoid(tf.add(xr, hr));
@@ -123,7 +123,7 @@ export class SessionModel {
     }
     const outputs = tf.reshape(tf.stack(states, 1), [batch * length, h]);
     const dropped = this.dropout(outputs, options.dropout, options.seed === undefined ? undefined : options.seed + 1);
-    return tf.matMul(dropped as tf.Tensor2D, w.output_projection);
+    return matMul(dropped as tf.Tensor2D, w.output_projection as tf.Tensor2D);
   }
 
   /** Logits over every item (column j is item j + 1): `[n, vocabularySize]`. */
@@ -131,14 +131,14 @@ export class SessionModel {
     const items = this.config.vocabularySize;
     const embedding = tf.slice(this.weights.item_embedding, [1, 0], [items, this.config.embeddingDim]);
     const bias = tf.reshape(tf.slice(this.weights.item_bias, [1, 0], [items, 1]), [items]);
-    return tf.add(tf.matMul(representation, embedding, false, true), bias);
+    return tf.add(matMul(representation, embedding as tf.Tensor2D, false, true), bias);
   }
 
   /** Logits over a candidate set (item indices), differentiable w.r.t. the tied rows: `[n, candidates]`. */
   scoreCandidates(representation: tf.Tensor2D, candidates: tf.Tensor1D): tf.Tensor2D {
     const rows = gatherRows(this.weights.item_embedding, candidates) as tf.Tensor2D;
     const bias = tf.reshape(gatherRows(this.weights.item_bias, candidates), [-1]);
-    return tf.add(tf.matMul(representation, rows, false, true), bias);
+    return tf.add(matMul(representation, rows, false, true), bias);
   }
 
   /** The logit of one item per row (row i scores `items[i]`): `[n]`. Inference only. */

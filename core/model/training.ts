@@ -10,13 +10,13 @@ import { ItemVocabulary } from "./vocabulary.ts";
 
 /** Sensible settings for session logs of tens of thousands of sessions (measured: docs/model.md). */
 export const DEFAULT_TRAINING_PARAMETERS: TrainingParameters = {
-  epochs: 10,
+  epochs: 12,
   embeddingDim: 100,
   hiddenDim: 100,
   maxLength: 20,
   batchSize: 32,
   learningRate: 0.005,
-  negativeSamples: 1024,
+  negativeSamples: 4096,
   dropout: 0.3,
   minItemCount: 1,
   patience: 2,

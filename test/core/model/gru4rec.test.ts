@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../../core/model/backend.ts";
-import { gatherRows } from "../../../core/model/embedding.ts";
+import { gatherRows, matMul } from "../../../core/model/embedding.ts";
 import { createModelWeights, parameterCount, SessionModel } from "../../../core/model/gru4rec.ts";
 import { SeededRandom } from "../../../core/model/random.ts";
 
@@ -25,6 +25,27 @@ describe("gatherRows", () => {
       [0, 0],
       [2, 20],
     ]);
+  });
+});
+
+describe("matMul", () => {
+  it.each([
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ])("matches tf.matMul and its gradients (transposeA %s, transposeB %s)", (transposeA, transposeB) => {
+    const a = tf.randomNormal(transposeA ? [4, 3] : [3, 4], 0, 1, "float32", 1) as tf.Tensor2D;
+    const b = tf.randomNormal(transposeB ? [5, 4] : [4, 5], 0, 1, "float32", 2) as tf.Tensor2D;
+    const weights = tf.randomNormal([3, 5], 0, 1, "float32", 3);
+    const loss = (f: typeof matMul) => (x: tf.Tensor, y: tf.Tensor) =>
+      tf.sum(tf.mul(f(x as tf.Tensor2D, y as tf.Tensor2D, transposeA, transposeB), weights));
+    const ours = tf.grads(loss(matMul))([a, b]);
+    const stock = tf.grads(loss((x, y, ta, tb) => tf.matMul(x, y, ta, tb)))([a, b]);
+    const close = (x: tf.Tensor, y: tf.Tensor) => tf.max(tf.abs(tf.sub(x, y))).dataSync()[0] as number;
+    expect(close(matMul(a, b, transposeA, transposeB), tf.matMul(a, b, transposeA, transposeB))).toBeLessThan(1e-5);
+    expect(close(ours[0] as tf.Tensor, stock[0] as tf.Tensor)).toBeLessThan(1e-5);
+    expect(close(ours[1] as tf.Tensor, stock[1] as tf.Tensor)).toBeLessThan(1e-5);
   });
 });
 
