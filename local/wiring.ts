@@ -87,7 +87,13 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
       store,
       championSource,
       loadModel: loadModelRecommender,
-      log: (message) => options.reporter?.line(`    ${message}`),
+      log: (message, fields) => {
+        const details = Object.entries(fields ?? {})
+          .filter(([key]) => key !== "reportUri")
+          .map(([key, value]) => `${key} ${typeof value === "number" ? Math.round(value * 100) / 100 : String(value)}`)
+          .join(", ");
+        options.reporter?.line(`    ${message}${details ? ` (${details})` : ""}`);
+      },
     }),
     // The registry is a JSON file per model package group under $PMS_HOME/registry/, same approval rules as SageMaker's.
     registerModel: createRegisterModelHandler({
