@@ -18,6 +18,8 @@ export interface PmsHome {
 }
 
 export const DEFAULT_PMS_HOME = ".pms";
+/** The local endpoint's public port unless `--port` says otherwise (SageMaker's container port). */
+export const DEFAULT_ENDPOINT_PORT = 8080;
 
 export function resolvePmsHome(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): PmsHome {
   const root = resolve(cwd, env.PMS_HOME && env.PMS_HOME !== "" ? env.PMS_HOME : DEFAULT_PMS_HOME);
@@ -47,8 +49,4 @@ export function runFolder(home: PmsHome, runId: string): string {
 
 export function runRecordPath(home: PmsHome, runId: string): string {
   return join(runFolder(home, runId), "run.json");
-}
-
-export function runLogPath(home: PmsHome, runId: string): string {
-  return join(home.logs, `${runId}.log`);
 }

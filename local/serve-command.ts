@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
-import type { PmsHome } from "./home.ts";
+import { DEFAULT_ENDPOINT_PORT, type PmsHome } from "./home.ts";
 import { type LocalEndpointState, LocalModelHost } from "./model-host.ts";
 import { latestSuccessfulRun, RunNotFoundError, readRunRecord } from "./run-record.ts";
 import { curlLine } from "./summary.ts";
@@ -30,7 +30,11 @@ function shortHash(text: string): string {
  */
 export async function serveCommand(options: ServeCommandOptions): Promise<LocalEndpointState> {
   const { home } = options;
-  const host = new LocalModelHost({ home: home.root, endpointName: options.endpointName, port: options.port ?? 8080 });
+  const host = new LocalModelHost({
+    home: home.root,
+    endpointName: options.endpointName,
+    port: options.port ?? DEFAULT_ENDPOINT_PORT,
+  });
   let target: { readonly runId: string; readonly modelUri: string; readonly shortId: string };
   if (options.modelPath) {
     const modelUri = options.modelPath.startsWith("s3://") ? options.modelPath : resolve(options.modelPath);

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
  * process with the exact command the state machine gives Batch (`$.run.trainingCommand`). Its
  * output goes to the run's log; epoch lines also drive a progress bar.
  */
-export const TRAINING_ENTRY_POINT = fileURLToPath(new URL("../training-image/src/main.ts", import.meta.url));
+const TRAINING_ENTRY_POINT = fileURLToPath(new URL("../training-image/src/main.ts", import.meta.url));
 const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 export interface TrainingProgress {

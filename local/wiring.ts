@@ -20,7 +20,7 @@ import { createStartExtractHandler } from "../lambdas/start-extract/handler.ts";
 import { type DeployConfig, loadDeployConfigFromCdkJson, runDefaultsFrom } from "../lib/config.ts";
 import { LocalDbtTransformer } from "./dbt/transformer.ts";
 import { exampleSession } from "./example-session.ts";
-import type { PmsHome } from "./home.ts";
+import { DEFAULT_ENDPOINT_PORT, type PmsHome } from "./home.ts";
 import { LocalEndpointChampionSource } from "./local-champion.ts";
 import { LocalModelHost } from "./model-host.ts";
 import type { ProgressReporter } from "./progress.ts";
@@ -28,7 +28,6 @@ import type { LocalHandlers } from "./task-overrides.ts";
 import { parseEpochLine, runTrainingProcess, trainingPosition } from "./training-process.ts";
 import type { LocalTwin } from "./twin.ts";
 
-export const DEFAULT_ENDPOINT_PORT = 8080;
 const DBT_PROJECT_DIR = fileURLToPath(new URL("../dbt-project", import.meta.url));
 
 export interface LocalTwinOptions {
