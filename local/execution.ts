@@ -73,10 +73,25 @@ export async function executeLocally(options: LocalExecutionOptions): Promise<Lo
   const now = options.now ?? (() => new Date());
   const stateMachineName = options.stateMachineName ?? "pms-local";
   const startTime = now().toISOString();
+  // The library's StateFailed event carries an error's inner `cause` when it has one; Step Functions
+  // (and the library's own Catch) report the error's message, so that is what progress shows.
+  const thrown = new Map<string, string>();
   const machine = new StateMachine(options.definition, { validationOptions: { checkArn: false } });
   const execution = machine.run(options.input, {
     overrides: {
-      taskResourceLocalHandlers: options.taskOverrides as Overrides["taskResourceLocalHandlers"],
+      taskResourceLocalHandlers: Object.fromEntries(
+        Object.entries(options.taskOverrides).map(([name, override]) => [
+          name,
+          async (input: JSONValue) => {
+            try {
+              return await override(input);
+            } catch (error) {
+              thrown.set(name, error instanceof Error ? error.message : String(error));
+              throw error;
+            }
+          },
+        ]),
+      ) as Overrides["taskResourceLocalHandlers"],
       waitTimeOverrides: options.waitTimeOverrides as Overrides["waitTimeOverrides"],
       retryIntervalOverrides: options.retryIntervalOverrides,
     },
@@ -146,7 +161,8 @@ export async function executeLocally(options: LocalExecutionOptions): Promise<Lo
           break;
         case "StateFailed":
           if (type === "Task") failedTask = name;
-          close(name, type, event.timestamp, "failed", `${event.Error}: ${causeText(event.Cause)}`);
+          close(name, type, event.timestamp, "failed", `${event.Error}: ${thrown.get(name) ?? causeText(event.Cause)}`);
+          thrown.delete(name);
           break;
         case "StateRetried":
           emit({ kind: "retried", state: name, type, attempt: event.retry.attempt + 1 });

@@ -67,6 +67,7 @@ describe("executeLocally", () => {
   });
 
   it("names the Task whose handler threw, with the error's name and message", async () => {
+    const failures: string[] = [];
     class DbtRunFailed extends Error {
       override readonly name = "DbtRunFailed";
     }
@@ -79,8 +80,12 @@ describe("executeLocally", () => {
           throw new DbtRunFailed("a test failed", { cause: new Error("inner") });
         },
       },
+      onStateEvent: (event) => {
+        if (event.kind === "failed") failures.push(event.detail ?? "");
+      },
     });
     expect(outcome.error).toEqual({ name: "DbtRunFailed", cause: "a test failed", state: "Prepare the run" });
+    expect(failures).toEqual(["DbtRunFailed: a test failed"]);
   });
 
   it("refuses to start when a Task has no local handler (it would call AWS)", async () => {
