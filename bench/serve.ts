@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- serve [--model <model.tar.gz>] [--data <clicks.tsv>] [--duration 10]`
+ * `npm run bench -- serve [--model <model.tar.gz>] [--data <clicks.tsv>] [--duration 10] [--workers 1]`
  *
  * Starts the serving entry point as its own process (as the container runs it) and drives it with
  * autocannon at 1, 16 and 64 connections, one test-day session prefix per request, k = 20.
@@ -36,6 +36,7 @@ export async function run(args: string[]): Promise<unknown> {
   const data = flag(args, "--data", "../shared/data/yoochoose-clicks-100k_train_full.txt");
   const duration = Number(flag(args, "--duration", "10"));
   const port = Number(flag(args, "--port", "18080"));
+  const workers = Number(flag(args, "--workers", "1"));
   if (!existsSync(model)) throw new Error(`No model at ${model}: run \`npm run bench -- model\` first or pass --model`);
 
   const { test } = splitByDay(await readClickLog(data), "2014-04-06");
@@ -48,7 +49,20 @@ export async function run(args: string[]): Promise<unknown> {
   const entry = new URL("../training-image/src/main.ts", import.meta.url).pathname;
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", entry, "serve", "--model", model, "--port", String(port), "--host", "127.0.0.1"],
+    [
+      "--import",
+      "tsx",
+      entry,
+      "serve",
+      "--model",
+      model,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--workers",
+      String(workers),
+    ],
     { stdio: ["ignore", "inherit", "inherit"] },
   );
   try {
@@ -82,7 +96,7 @@ export async function run(args: string[]): Promise<unknown> {
       console.error(JSON.stringify(figures));
       results.push(figures);
     }
-    return { model, durationSeconds: duration, results };
+    return { model, workers, durationSeconds: duration, results };
   } finally {
     child.kill("SIGTERM");
     await new Promise((resolve) => child.once("exit", resolve));

@@ -100,6 +100,11 @@ export class SessionModel {
    * included — callers pick the positions they need).
    */
   encode(inputs: tf.Tensor2D, options: EncodeOptions): tf.Tensor2D {
+    return this.project(this.recurrentStates(inputs, options));
+  }
+
+  /** The GRU outputs after each input (dropout applied): `[batch × length, hiddenDim]`. */
+  private recurrentStates(inputs: tf.Tensor2D, options: EncodeOptions): tf.Tensor2D {
     const [batch, length] = inputs.shape;
     const h = this.config.hiddenDim;
     const w = this.weights;
@@ -122,8 +127,15 @@ export class SessionModel {
       states.push(state);
     }
     const outputs = tf.reshape(tf.stack(states, 1), [batch * length, h]);
-    const dropped = this.dropout(outputs, options.dropout, options.seed === undefined ? undefined : options.seed + 1);
-    return matMul(dropped as tf.Tensor2D, w.output_projection as tf.Tensor2D);
+    return this.dropout(
+      outputs,
+      options.dropout,
+      options.seed === undefined ? undefined : options.seed + 1,
+    ) as tf.Tensor2D;
+  }
+
+  private project(states: tf.Tensor2D): tf.Tensor2D {
+    return matMul(states, this.weights.output_projection as tf.Tensor2D);
   }
 
   /** Logits over every item (column j is item j + 1): `[n, vocabularySize]`. */
@@ -159,8 +171,9 @@ export class SessionModel {
       last[row] = row * length + Math.max(0, recent.length - 1);
     });
     return tf.tidy(() => {
-      const all = this.encode(tf.tensor2d(inputs, [sessions.length, length], "int32"), { dropout: 0 });
-      return tf.gather(all, tf.tensor1d(last, "int32"));
+      // Only the last state of each session is projected: inference needs nothing else.
+      const states = this.recurrentStates(tf.tensor2d(inputs, [sessions.length, length], "int32"), { dropout: 0 });
+      return this.project(tf.gather(states, tf.tensor1d(last, "int32")));
     });
   }
 

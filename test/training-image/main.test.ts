@@ -76,6 +76,20 @@ describe("main.ts", () => {
     expect(server.output()).toMatch(/SIGTERM: no new requests/);
   });
 
+  it("serve --workers 2: two processes share the port and all stop on SIGTERM", async () => {
+    const server = start(["serve", "--model", modelPath, "--port", "0", "--host", "127.0.0.1", "--workers", "2"]);
+    const deadline = Date.now() + 90_000;
+    while ((server.output().match(/on port \d+/g) ?? []).length < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const ports = [...server.output().matchAll(/on port (\d+)/g)].map((match) => match[1]);
+    expect(ports, server.output()).toHaveLength(2);
+    expect(ports[0]).toBe(ports[1]);
+    expect((await fetch(`http://127.0.0.1:${ports[0]}/ping`)).status).toBe(200);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  });
+
   it("train: a missing flag exits 1 naming it", async () => {
     const run = start(["train", "--run-id", "r1"]);
     expect(await run.exited).toBe(1);

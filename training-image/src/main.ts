@@ -3,6 +3,7 @@
  * The training image's entry point: `train` (AWS Batch, or the local twin's child process) and
  * `serve` (SageMaker, or the local twin's endpoint). Only wiring: parsing, adapters, signals.
  */
+import cluster from "node:cluster";
 import { S3Client } from "@aws-sdk/client-s3";
 import { Command, InvalidArgumentError } from "commander";
 import { RoutingArtifactStore } from "../../core/artifacts/index.ts";
@@ -20,6 +21,32 @@ function port(value: string): number {
     throw new InvalidArgumentError("must be a port number between 0 and 65535");
   }
   return parsed;
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError("must be a whole number ≥ 1");
+  return parsed;
+}
+
+/** Forks the serving workers; SIGTERM is passed on and the primary exits once all have drained. */
+function superviseWorkers(count: number): void {
+  let stopping = false;
+  for (let index = 0; index < count; index++) cluster.fork();
+  cluster.on("exit", (worker, code) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    console.error(`serving worker ${worker.process.pid} exited with code ${code}; stopping`);
+    process.exit(1);
+  });
+  const stop = () => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
 }
 
 const program = new Command("pms-training-image")
@@ -62,7 +89,17 @@ program
   .option("--model-dir <dir>", "an extracted model folder", "/opt/ml/model")
   .option("--port <port>", "port to listen on", port, Number(process.env.SAGEMAKER_BIND_TO_PORT ?? 8080))
   .option("--host <host>", "address to bind", "0.0.0.0")
-  .action(async (options: { model?: string; modelDir: string; port: number; host: string }) => {
+  .option(
+    "--workers <n>",
+    "server processes sharing the port (wasm inference is single-threaded: one per core)",
+    positiveInteger,
+    Number(process.env.PMS_SERVE_WORKERS ?? 1),
+  )
+  .action(async (options: { model?: string; modelDir: string; port: number; host: string; workers: number }) => {
+    if (options.workers > 1 && cluster.isPrimary) {
+      superviseWorkers(options.workers);
+      return;
+    }
     await selectBackend({ requireGpu: false });
     const modelUri = options.model ?? (options.modelDir.endsWith("/") ? options.modelDir : `${options.modelDir}/`);
     const model = await loadModelRecommender(store, modelUri);
