@@ -119,8 +119,9 @@ async function chooseBackend(options: BackendOptions): Promise<BackendInfo> {
         `PMS_REQUIRE_GPU=1 but the TensorFlow binding is unavailable (${failures.join("; ")}); refusing to fall back to ${backend}`,
       );
     }
-    if (backend === "wasm") configureWasm();
     try {
+      // In a bundle without the package (a Lambda), this throws and the next backend is tried.
+      if (backend === "wasm") configureWasm();
       if (await tf.setBackend(backend)) {
         await tf.ready();
         log(`TF.js backend: ${backend}`);
