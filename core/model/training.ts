@@ -10,14 +10,14 @@ import { ItemVocabulary } from "./vocabulary.ts";
 
 /** Sensible settings for session logs of tens of thousands of sessions (measured: docs/model.md). */
 export const DEFAULT_TRAINING_PARAMETERS: TrainingParameters = {
-  epochs: 12,
-  embeddingDim: 100,
-  hiddenDim: 100,
+  epochs: 10,
+  embeddingDim: 128,
+  hiddenDim: 128,
   maxLength: 20,
   batchSize: 32,
-  learningRate: 0.005,
+  learningRate: 0.003,
   negativeSamples: 4096,
-  dropout: 0.3,
+  dropout: 0.5,
   minItemCount: 1,
   patience: 2,
   seed: 42,
