@@ -12,7 +12,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileSystemArtifactStore } from "../core/artifacts/filesystem.ts";
-import { POPULAR_FALLBACK_SIZE, packModelArchive } from "../core/model/artifact.ts";
+import { packModelArchive } from "../core/model/artifact.ts";
 import { selectBackend } from "../core/model/backend.ts";
 import { trainSessionModel } from "../core/model/training.ts";
 import { LocalModelHost } from "../local/model-host.ts";
@@ -73,7 +73,6 @@ async function tinyModel(folder: string, name: string, seed: number): Promise<st
     await packModelArchive({
       model: trained.model,
       vocabulary: trained.vocabulary,
-      popular: trained.vocabulary.popular(POPULAR_FALLBACK_SIZE),
       metadata: {
         runId: name,
         hyperparameters: { ...PARAMETERS, seed },

@@ -142,7 +142,7 @@ async function measure(points: number, items: number, modelKind: string): Promis
 
 /** The pipeline's model architecture and artifact format, with seeded weights instead of trained ones. */
 async function untrainedGruArchive(sessions: readonly (readonly string[])[]): Promise<Uint8Array> {
-  const { packModelArchive, POPULAR_FALLBACK_SIZE } = await import("../core/model/artifact.ts");
+  const { packModelArchive } = await import("../core/model/artifact.ts");
   const { selectBackend } = await import("../core/model/backend.ts");
   const { createModelWeights, SessionModel } = await import("../core/model/gru4rec.ts");
   const { SeededRandom } = await import("../core/model/random.ts");
@@ -161,7 +161,6 @@ async function untrainedGruArchive(sessions: readonly (readonly string[])[]): Pr
   const archive = await packModelArchive({
     model,
     vocabulary,
-    popular: vocabulary.popular(POPULAR_FALLBACK_SIZE),
     metadata: {
       runId: "bench-eval",
       hyperparameters: parameters,

@@ -124,7 +124,6 @@ export async function run(args: string[]): Promise<unknown> {
     await packModelArchive({
       model: trained.model,
       vocabulary: trained.vocabulary,
-      popular: trained.vocabulary.popular(POPULAR_FALLBACK_SIZE),
       metadata: model.metadata,
     }),
   );

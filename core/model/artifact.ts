@@ -73,8 +73,15 @@ export async function saveModelFolder(store: ArtifactStore, folderUri: string, b
   });
 }
 
+/** A bundle to pack; the popularity fallback defaults to the vocabulary's most frequent items. */
+export type ModelBundleToPack = Omit<ModelBundle, "popular"> & { readonly popular?: readonly Recommendation[] };
+
 /** model.tar.gz bytes for the bundle. */
-export async function packModelArchive(bundle: ModelBundle): Promise<Uint8Array> {
+export async function packModelArchive(toPack: ModelBundleToPack): Promise<Uint8Array> {
+  const bundle: ModelBundle = {
+    ...toPack,
+    popular: toPack.popular ?? toPack.vocabulary.popular(POPULAR_FALLBACK_SIZE),
+  };
   const folder = await mkdtemp(join(tmpdir(), "pms-model-"));
   try {
     await saveModelFolder(new FileSystemArtifactStore(), `${folder}/content/`, bundle);

@@ -12,6 +12,7 @@ import type { AslDefinition } from "../../local/asl.ts";
 import { generateCommand } from "../../local/data-commands.ts";
 import { type PmsHome, pmsHomeAt } from "../../local/home.ts";
 import { LocalModelHost, readEndpointState } from "../../local/model-host.ts";
+import { QUICK_START_TRAINING } from "../../local/pipeline-command.ts";
 import { createRecordingReporter } from "../../local/progress.ts";
 import { pipelineDefinition } from "../../local/run-command.ts";
 import { listRunRecords, readRunRecord } from "../../local/run-record.ts";
@@ -28,8 +29,8 @@ import { createLocalTwin } from "../../local/wiring.ts";
 const config = loadDeployConfigFromCdkJson();
 const tenant = config.runDefaults.tenant;
 const WINDOW = { start: "2024-01-01", end: "2024-01-07" };
-// One epoch on a small sample: the point is the wiring, not the model's quality.
-const TRAINING = { epochs: 1, patience: 0 };
+// One epoch of the quick start's CPU-sized model on a small sample: the point is the wiring, not the model's quality.
+const TRAINING = { ...QUICK_START_TRAINING, epochs: 1, patience: 0 };
 
 let definition: AslDefinition;
 let sampleWarehouse: string;

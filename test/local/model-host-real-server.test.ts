@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileSystemArtifactStore } from "../../core/artifacts/filesystem.ts";
 import { refreshDeploymentState, startDeployment } from "../../core/deploy/deployment-state.ts";
 import { runSmokeTest } from "../../core/deploy/smoke-test.ts";
-import { POPULAR_FALLBACK_SIZE, packModelArchive } from "../../core/model/artifact.ts";
+import { packModelArchive } from "../../core/model/artifact.ts";
 import { selectBackend } from "../../core/model/backend.ts";
 import { trainSessionModel } from "../../core/model/training.ts";
 import { LocalModelHost } from "../../local/model-host.ts";
@@ -56,7 +56,6 @@ async function tinyModel(prefix: string): Promise<string> {
     await packModelArchive({
       model: trained.model,
       vocabulary: trained.vocabulary,
-      popular: trained.vocabulary.popular(POPULAR_FALLBACK_SIZE),
       metadata: {
         runId: `run-${prefix}`,
         hyperparameters: PARAMETERS,

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileSystemArtifactStore } from "../../core/artifacts/filesystem.ts";
-import { POPULAR_FALLBACK_SIZE, packModelArchive } from "../../core/model/artifact.ts";
+import { packModelArchive } from "../../core/model/artifact.ts";
 import { selectBackend } from "../../core/model/backend.ts";
 import { trainSessionModel } from "../../core/model/training.ts";
 import { chainSessions, SMALL_PARAMETERS } from "../core/model/fixture.ts";
@@ -35,7 +35,6 @@ beforeAll(async () => {
     await packModelArchive({
       model: trained.model,
       vocabulary: trained.vocabulary,
-      popular: trained.vocabulary.popular(POPULAR_FALLBACK_SIZE),
       metadata: {
         runId: "cli-test",
         hyperparameters: SMALL_PARAMETERS,

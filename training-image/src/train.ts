@@ -1,5 +1,5 @@
 import { readSessions } from "../../core/data/session-parquet.ts";
-import { codeVersion, POPULAR_FALLBACK_SIZE, packModelArchive } from "../../core/model/artifact.ts";
+import { codeVersion, packModelArchive } from "../../core/model/artifact.ts";
 import { type BackendInfo, selectBackend } from "../../core/model/backend.ts";
 import type { ModelMetadata } from "../../core/model/load.ts";
 import { parseTrainingParameters } from "../../core/model/parameters.ts";
@@ -95,7 +95,6 @@ export async function runTraining(options: TrainOptions, dependencies: TrainDepe
   const archive = await packModelArchive({
     model: result.model,
     vocabulary: result.vocabulary,
-    popular: result.vocabulary.popular(POPULAR_FALLBACK_SIZE),
     metadata,
   });
   const seconds = (performance.now() - started) / 1000;

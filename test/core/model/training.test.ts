@@ -100,7 +100,6 @@ describe("model.tar.gz", () => {
         await packModelArchive({
           model: trained.model,
           vocabulary: trained.vocabulary,
-          popular: trained.vocabulary.popular(POPULAR_FALLBACK_SIZE),
           metadata: metadataOf(trained),
         }),
       );
