@@ -146,7 +146,7 @@ async function untrainedGruArchive(sessions: readonly (readonly string[])[]): Pr
   const { selectBackend } = await import("../core/model/backend.ts");
   const { createModelWeights, SessionModel } = await import("../core/model/gru4rec.ts");
   const { SeededRandom } = await import("../core/model/random.ts");
-  const { DEFAULT_TRAINING_PARAMETERS } = await import("../core/model/training.ts");
+  const { DEFAULT_TRAINING_PARAMETERS } = await import("../core/model/parameters.ts");
   const { ItemVocabulary } = await import("../core/model/vocabulary.ts");
   const backend = await selectBackend({ log: () => {} });
   const parameters = DEFAULT_TRAINING_PARAMETERS;

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Construct } from "constructs";
 import { z } from "zod";
 import { EndpointSettingsSchema, minimumDeployTimeoutSeconds } from "../core/deploy/settings.ts";
+import { DEFAULT_TRAINING_PARAMETERS } from "../core/model/parameters.ts";
 import { type RunDefaults, RunDefaultsSchema } from "../core/pipeline/run-context.ts";
 
 /**
@@ -369,19 +370,7 @@ export const EXAMPLE_CONFIG = {
     lookbackDays: 7,
     holdoutDays: 1,
     tenant: "demo-shop",
-    training: {
-      epochs: 10,
-      embeddingDim: 128,
-      hiddenDim: 128,
-      maxLength: 20,
-      batchSize: 32,
-      learningRate: 0.003,
-      negativeSamples: 4096,
-      dropout: 0.5,
-      minItemCount: 1,
-      patience: 2,
-      seed: 42,
-    },
+    training: DEFAULT_TRAINING_PARAMETERS,
     gate: ["hr@20 >= popularity + 0.02", "mrr@20 >= champion - 0.01"],
     deploy: "auto",
     minSessions: 1000,

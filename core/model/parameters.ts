@@ -3,7 +3,21 @@ import {
   type TrainingParameters,
   TrainingParametersSchema,
 } from "../pipeline/execution-input.ts";
-import { DEFAULT_TRAINING_PARAMETERS } from "./training.ts";
+
+/** Sensible settings for session logs of tens of thousands of sessions (measured: docs/model.md). */
+export const DEFAULT_TRAINING_PARAMETERS: TrainingParameters = {
+  epochs: 10,
+  embeddingDim: 128,
+  hiddenDim: 128,
+  maxLength: 20,
+  batchSize: 32,
+  learningRate: 0.003,
+  negativeSamples: 4096,
+  dropout: 0.5,
+  minItemCount: 1,
+  patience: 2,
+  seed: 42,
+};
 
 export class InvalidHyperparametersError extends Error {
   override readonly name = "InvalidHyperparameters";

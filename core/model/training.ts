@@ -8,21 +8,6 @@ import { SeededRandom } from "./random.ts";
 import type { EpochMetrics, ValidationMetrics } from "./training-metrics.ts";
 import { ItemVocabulary } from "./vocabulary.ts";
 
-/** Sensible settings for session logs of tens of thousands of sessions (measured: docs/model.md). */
-export const DEFAULT_TRAINING_PARAMETERS: TrainingParameters = {
-  epochs: 10,
-  embeddingDim: 128,
-  hiddenDim: 128,
-  maxLength: 20,
-  batchSize: 32,
-  learningRate: 0.003,
-  negativeSamples: 4096,
-  dropout: 0.5,
-  minItemCount: 1,
-  patience: 2,
-  seed: 42,
-};
-
 /** Negatives are drawn ∝ count^α (GRU4Rec's sample_alpha); the logits are corrected by log q. */
 const SAMPLE_ALPHA = 0.75;
 const VALIDATION_K = 20;

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { InvalidHyperparametersError, parseTrainingParameters } from "../../../core/model/parameters.ts";
-import { DEFAULT_TRAINING_PARAMETERS } from "../../../core/model/training.ts";
+import {
+  DEFAULT_TRAINING_PARAMETERS,
+  InvalidHyperparametersError,
+  parseTrainingParameters,
+} from "../../../core/model/parameters.ts";
 import { ItemVocabulary } from "../../../core/model/vocabulary.ts";
 
 describe("ItemVocabulary", () => {
