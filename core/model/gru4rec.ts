@@ -146,6 +146,30 @@ export class SessionModel {
     return tf.add(matMul(representation, embedding as tf.Tensor2D, false, true), bias);
   }
 
+  /**
+   * The output layer laid out for inference: the item rows transposed once (`[embeddingDim,
+   * vocabularySize]`) and the item biases (`[vocabularySize]`). Only valid while the weights do not
+   * change — the caller owns (and disposes) the tensors. Training keeps using `scoreAll`.
+   */
+  inferenceOutput(): { embeddingT: tf.Tensor2D; bias: tf.Tensor1D } {
+    const items = this.config.vocabularySize;
+    return tf.tidy(() => {
+      const embedding = tf.slice(this.weights.item_embedding, [1, 0], [items, this.config.embeddingDim]);
+      // Sliced after the reshape: the wasm fused matmul checks the rank of the bias's own buffer.
+      const bias = tf.slice(tf.reshape(this.weights.item_bias, [items + 1]), [1], [items]) as tf.Tensor1D;
+      return { embeddingT: tf.transpose(embedding) as tf.Tensor2D, bias };
+    });
+  }
+
+  /** `scoreAll` with the output layer of `inferenceOutput` (no per-call transpose): `[n, vocabularySize]`. */
+  scoreAllForInference(
+    representation: tf.Tensor2D,
+    output: { embeddingT: tf.Tensor2D; bias: tf.Tensor1D },
+  ): tf.Tensor2D {
+    // The fused bias add saves a pass over the [n, vocabularySize] logits.
+    return tf.fused.matMul({ a: representation, b: output.embeddingT, bias: output.bias }) as tf.Tensor2D;
+  }
+
   /** Logits over a candidate set (item indices), differentiable w.r.t. the tied rows: `[n, candidates]`. */
   scoreCandidates(representation: tf.Tensor2D, candidates: tf.Tensor1D): tf.Tensor2D {
     const rows = gatherRows(this.weights.item_embedding, candidates) as tf.Tensor2D;

@@ -31,15 +31,23 @@ export class SessionRecommender implements LoadedModel {
     const recommendations: Recommendation[][] = sessions.map(() => []);
     const fallback = encoded.map((items) => items.length === 0);
     if (knownRows.length > 0 && depth > 0) {
+      // Rows are encoded in length buckets so a batch of mostly short prefixes is not padded to
+      // its longest one; the representations are concatenated (bucket order) and scored at once.
+      const maxLength = this.model.config.maxLength;
+      const order = bucketByLength(knownRows, (row) => Math.min((encoded[row] as number[]).length, maxLength));
+      const output = this.inferenceOutput();
       const { values, indices } = tf.tidy(() => {
-        const representation = this.model.encodeLast(knownRows.map((row) => encoded[row] as number[]));
-        const probabilities = tf.softmax(this.model.scoreAll(representation));
+        const parts = order.buckets.map((rows) => this.model.encodeLast(rows.map((row) => encoded[row] as number[])));
+        const representation = parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 0);
+        // A full softmax then top-k: on wasm the fused softmax kernel is cheaper than a separate
+        // logSumExp next to a top-k over the logits (measured 80 ms vs 180 ms for 512 × 20k).
+        const probabilities = tf.softmax(this.model.scoreAllForInference(representation, output));
         return tf.topk(probabilities, depth, true);
       });
       const [scores, columns] = await Promise.all([values.data(), indices.data()]);
       values.dispose();
       indices.dispose();
-      knownRows.forEach((row, position) => {
+      order.rows.forEach((row, position) => {
         const list: Recommendation[] = [];
         for (let rank = 0; rank < depth; rank++) {
           const offset = position * depth + rank;
@@ -58,7 +66,38 @@ export class SessionRecommender implements LoadedModel {
     return (await this.recommendWithFallback(sessions, k)).recommendations;
   }
 
+  private output: { embeddingT: tf.Tensor2D; bias: tf.Tensor1D } | undefined;
+
+  /** The transposed output layer, computed once: the weights of a loaded model do not change. */
+  private inferenceOutput(): { embeddingT: tf.Tensor2D; bias: tf.Tensor1D } {
+    this.output ??= this.model.inferenceOutput();
+    return this.output;
+  }
+
   dispose(): void {
+    if (this.output) {
+      this.output.embeddingT.dispose();
+      this.output.bias.dispose();
+      this.output = undefined;
+    }
     this.model.dispose();
   }
+}
+
+/** Upper bounds of the encoding buckets; the last bucket takes everything longer. */
+const LENGTH_BUCKETS = [2, 4, 8] as const;
+
+/** Groups rows by length bucket (non-empty buckets only) and lists the rows in that order. */
+export function bucketByLength(
+  rows: readonly number[],
+  lengthOf: (row: number) => number,
+): { buckets: number[][]; rows: number[] } {
+  const grouped: number[][] = Array.from({ length: LENGTH_BUCKETS.length + 1 }, () => []);
+  for (const row of rows) {
+    const length = lengthOf(row);
+    const bucket = LENGTH_BUCKETS.findIndex((bound) => length <= bound);
+    (grouped[bucket === -1 ? LENGTH_BUCKETS.length : bucket] as number[]).push(row);
+  }
+  const buckets = grouped.filter((bucket) => bucket.length > 0);
+  return { buckets, rows: buckets.flat() };
 }
