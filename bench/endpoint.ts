@@ -8,14 +8,13 @@
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileSystemArtifactStore } from "../core/artifacts/filesystem.ts";
 import { packModelArchive } from "../core/model/artifact.ts";
 import { selectBackend } from "../core/model/backend.ts";
 import { trainSessionModel } from "../core/model/training.ts";
-import { LocalModelHost } from "../local/model-host.ts";
+import { freePort, LocalModelHost } from "../local/model-host.ts";
 
 /** autocannon ships no type declarations; these are the fields read here. */
 interface AutocannonResult {
@@ -50,15 +49,6 @@ function option(args: string[], flag: string, fallback: number): number {
   const value = index >= 0 ? Number(args[index + 1]) : fallback;
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${flag} must be a positive number`);
   return value;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 /** A tiny model.tar.gz over 500 items: the figures are about the endpoint, not the model. */

@@ -579,7 +579,7 @@ async function stopProcess(pid: number | null): Promise<void> {
 }
 
 /** A port the OS says is free right now (the process binds it a moment later; good enough locally). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once("error", reject);

@@ -1,5 +1,4 @@
 import { copyFile, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +10,7 @@ import { loadDeployConfigFromCdkJson } from "../../lib/config.ts";
 import type { AslDefinition } from "../../local/asl.ts";
 import { generateCommand } from "../../local/data-commands.ts";
 import { type PmsHome, pmsHomeAt } from "../../local/home.ts";
-import { LocalModelHost, readEndpointState } from "../../local/model-host.ts";
+import { freePort, LocalModelHost, readEndpointState } from "../../local/model-host.ts";
 import { QUICK_START_TRAINING } from "../../local/pipeline-command.ts";
 import { createRecordingReporter } from "../../local/progress.ts";
 import { pipelineDefinition } from "../../local/run-command.ts";
@@ -35,17 +34,6 @@ const TRAINING = { ...QUICK_START_TRAINING, epochs: 1, patience: 0 };
 let definition: AslDefinition;
 let sampleWarehouse: string;
 const homes: PmsHome[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 /** A fresh PMS_HOME holding a copy of the sample warehouse, and a twin wired to it. */
 async function freshTwin(): Promise<{ home: PmsHome; twin: LocalTwin }> {

@@ -1,5 +1,4 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,7 +8,7 @@ import { runSmokeTest } from "../../core/deploy/smoke-test.ts";
 import { packModelArchive } from "../../core/model/artifact.ts";
 import { selectBackend } from "../../core/model/backend.ts";
 import { trainSessionModel } from "../../core/model/training.ts";
-import { LocalModelHost } from "../../local/model-host.ts";
+import { freePort, LocalModelHost } from "../../local/model-host.ts";
 
 /**
  * The same swap, against the model room's real serving process (`training-image/src/main.ts serve`,
@@ -34,15 +33,6 @@ const PARAMETERS = {
 let home: string;
 let host: LocalModelHost;
 let port: number;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 /** A tiny model.tar.gz over 30 items named `<prefix>-<n>`. */
 async function tinyModel(prefix: string): Promise<string> {

@@ -1,5 +1,4 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,7 +7,7 @@ import { refreshDeploymentState, startDeployment } from "../../core/deploy/deplo
 import { runSmokeTest } from "../../core/deploy/smoke-test.ts";
 import type { DeploymentState } from "../../core/pipeline/contracts.ts";
 import { createRollBackDeploymentHandler } from "../../lambdas/roll-back-deployment/handler.ts";
-import { LocalModelHost, readEndpointState } from "../../local/model-host.ts";
+import { freePort, LocalModelHost, readEndpointState } from "../../local/model-host.ts";
 
 /**
  * The local ModelHost's swap mechanics under load. The model room's serving process is not in the
@@ -23,15 +22,6 @@ const SESSIONS = [["214536502", "214536500"], ["214577561"], ["214662742", "2146
 let home: string;
 let host: LocalModelHost;
 let port: number;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 async function model(name: string, content: string): Promise<string> {
   const path = join(home, `${name}.json`);
