@@ -9,9 +9,9 @@
  * Protocol (GRU4Rec's / session-rec's): train on sessions that start before the test day, test on
  * sessions that start on it; test clicks on items absent from training are removed and test sessions
  * left with fewer than two clicks are dropped; every position of every test session predicts the next
- * item (prefix = the last `maxLength` clicks). The most recent `--validation-share` of training
- * sessions is held out of training for early stopping, as the pipeline's validation split is; the
- * baselines train on all training sessions.
+ * item (prefix = the last `maxLength` clicks). A seeded random `--validation-share` of the training
+ * sessions is held out of the GRU's training for early stopping and blend tuning, as the pipeline's
+ * validation split is; the model's neighbours and the baselines use all training sessions.
  *
  * The two cores are shared with other work: CPU seconds are reported beside wall seconds, and the
  * load average is recorded.
@@ -27,6 +27,7 @@ import { scoreRecommender, testPoints } from "../core/evaluation/metrics.ts";
 import { POPULAR_FALLBACK_SIZE, packModelArchive } from "../core/model/artifact.ts";
 import { selectBackend } from "../core/model/backend.ts";
 import { parseTrainingParameters } from "../core/model/parameters.ts";
+import { SeededRandom } from "../core/model/random.ts";
 import type { Recommender } from "../core/model/recommender.ts";
 import { SessionRecommender } from "../core/model/session-recommender.ts";
 import { trainSessionModel } from "../core/model/training.ts";
@@ -62,9 +63,12 @@ export async function run(args: string[]): Promise<unknown> {
 
   const sessions = await readClickLog(data);
   const { train, test } = splitByDay(sessions, testDay);
-  const held = Math.round(train.length * validationShare);
-  const fitted = train.slice(0, train.length - held);
-  const validation = train.slice(train.length - held);
+  // Sessions are in time order: the index is their start time for the neighbours' recency.
+  const timedTrain = train.map((items, index) => ({ items, session_start_ms: index }));
+  const sampler = new SeededRandom(parameters.seed);
+  const isValidation = timedTrain.map(() => sampler.next() < validationShare);
+  const fitted = timedTrain.filter((_, index) => !isValidation[index]);
+  const validation = timedTrain.filter((_, index) => isValidation[index]);
   const points = testPoints(test, { maxPrefixLength: parameters.maxLength });
   const itemCounts = countItems(train);
   console.error(
@@ -85,24 +89,31 @@ export async function run(args: string[]): Promise<unknown> {
   });
   const trainingWallSeconds = (performance.now() - wallBefore) / 1000;
   const trainingCpuSeconds = cpuSeconds(process.cpuUsage(cpuBefore));
+  const metadata = {
+    runId: "bench",
+    hyperparameters: parameters,
+    validation: trained.validation,
+    blend: trained.blend,
+    dataManifestHash: null,
+    codeVersion: "bench",
+    trainedOn: backend.backend,
+    createdAt: new Date().toISOString(),
+    vocabularySize: trained.vocabulary.size,
+  };
+  const popular = trained.vocabulary.popular(POPULAR_FALLBACK_SIZE);
   const model = new SessionRecommender(
     trained.model,
     trained.vocabulary,
-    trained.vocabulary.popular(POPULAR_FALLBACK_SIZE),
-    {
-      runId: "bench",
-      hyperparameters: parameters,
-      validation: trained.validation,
-      dataManifestHash: null,
-      codeVersion: "bench",
-      trainedOn: backend.backend,
-      createdAt: new Date().toISOString(),
-      vocabularySize: trained.vocabulary.size,
-    },
+    popular,
+    metadata,
     backend.backend,
+    trained.neighbours,
   );
+  const gruAlone = new SessionRecommender(trained.model, trained.vocabulary, popular, metadata, backend.backend);
   const ours = {
     ...(await score(model, points, itemCounts)),
+    gruAlone: await score(gruAlone, points, itemCounts),
+    blend: trained.blend,
     backend: backend.backend,
     epochsRun: trained.epochs.length,
     bestEpoch: trained.bestEpoch,
@@ -124,6 +135,7 @@ export async function run(args: string[]): Promise<unknown> {
     await packModelArchive({
       model: trained.model,
       vocabulary: trained.vocabulary,
+      neighbours: trained.neighbours,
       metadata: model.metadata,
     }),
   );

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """The same session model and training scheme as core/model (TF.js), in PyTorch, for timing.
 
-Embedding (tied with the output) -> GRU -> projection; length-bucketed mini-batches of whole
-sessions scored at every position (windows of max_length with half-window burn-in); softmax
-cross-entropy over the batch's targets plus shared negatives drawn by count^0.75 with log-q
-correction; Adam. Same data, split and hyper-parameters as bench/model.ts.
+Embedding (tied with the output) -> GRU -> projection, plus a learned score per recency for items
+already in the session; length-bucketed mini-batches of whole sessions scored at every position
+(windows of max_length with half-window burn-in); softmax cross-entropy over the whole catalogue
+(or the batch's targets plus shared negatives drawn by count^0.75 with log-q correction, without
+the repeat scores); Adam. Same data, split and hyper-parameters as bench/model.ts. The session-kNN
+half of the hybrid is not here: it is built, not trained (a fraction of a second in bench/model.ts).
 
 Run only under /usr/bin/python3 with Debian's python3-torch, one thread:
   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/reference/gru4rec_torch.py <clicks.tsv> <test-day> '<json>'
@@ -57,20 +59,32 @@ def windows(encoded, max_length):
 
 
 def to_batch(sequences):
+    """Padded inputs, scored positions, targets, and the (scored row, item - 1, recency) of every
+    distinct item read up to each scored position (core/model/session-items.ts)."""
     length = max(len(s[0]) for s in sequences)
     inputs = torch.zeros((len(sequences), length), dtype=torch.long)
-    positions, targets = [], []
+    positions, targets, pair_rows, pair_columns, pair_recency = [], [], [], [], []
     for row, (x, y, scored_from) in enumerate(sequences):
         inputs[row, :len(x)] = torch.tensor(x)
         for column in range(scored_from, len(x)):
+            scored = len(positions)
             positions.append(row * length + column)
             targets.append(y[column])
-    return inputs, torch.tensor(positions), torch.tensor(targets)
+            seen = set()
+            for at in range(column, -1, -1):
+                if x[at] not in seen:
+                    seen.add(x[at])
+                    pair_rows.append(scored)
+                    pair_columns.append(x[at] - 1)
+                    pair_recency.append(column - at)
+    pairs = (torch.tensor(pair_rows), torch.tensor(pair_columns), torch.tensor(pair_recency))
+    return inputs, torch.tensor(positions), torch.tensor(targets), pairs
 
 
 class SessionGRU(torch.nn.Module):
-    def __init__(self, items, embedding_dim, hidden_dim, dropout):
+    def __init__(self, items, embedding_dim, hidden_dim, dropout, max_length):
         super().__init__()
+        self.repeat_bonus = torch.nn.Parameter(torch.zeros(max_length))
         self.embedding = torch.nn.Embedding(items + 1, embedding_dim, padding_idx=0)
         self.bias = torch.nn.Parameter(torch.zeros(items + 1))
         self.gru = torch.nn.GRU(embedding_dim, hidden_dim, batch_first=True)
@@ -81,6 +95,11 @@ class SessionGRU(torch.nn.Module):
         hidden, _ = self.gru(self.dropout(self.embedding(inputs)))
         return self.projection(self.dropout(hidden)).reshape(-1, self.embedding.embedding_dim)
 
+    def scores(self, scored, pairs):
+        logits = scored @ self.embedding.weight[1:].T + self.bias[1:]
+        rows, columns, recency = pairs
+        return logits.index_put((rows, columns), self.repeat_bonus[recency], accumulate=True)
+
 
 def evaluate(model, test_sequences):
     model.eval()
@@ -88,9 +107,9 @@ def evaluate(model, test_sequences):
     with torch.no_grad():
         ordered = sorted(test_sequences, key=lambda sequence: len(sequence[0]))
         for start in range(0, len(ordered), 256):
-            inputs, positions, targets = to_batch(ordered[start:start + 256])
+            inputs, positions, targets, pairs = to_batch(ordered[start:start + 256])
             scored = model.encode(inputs)[positions]
-            scores = scored @ model.embedding.weight[1:].T + model.bias[1:]
+            scores = model.scores(scored, pairs)
             target_scores = scores.gather(1, (targets - 1).unsqueeze(1))
             ranks.extend((scores > target_scores).sum(1).tolist())
     model.train()
@@ -106,10 +125,11 @@ def main():
     torch.manual_seed(parameters["seed"])
     sessions = sorted(read_sessions(path))
     train = [items for _, day, items in sessions if day < test_day]
-    held_out = []
-    if validation_share > 0:
-        cut = len(train) - int(round(len(train) * validation_share))
-        train, held_out = train[:cut], train[cut:]
+    # A seeded random share held out, as bench/model.ts and the pipeline's extract do.
+    sampler = random.Random(parameters["seed"])
+    held = [sampler.random() < validation_share for _ in train]
+    held_out = [session for session, is_held in zip(train, held) if is_held]
+    train = [session for session, is_held in zip(train, held) if not is_held]
     counts = Counter(item for session in train for item in session)
     vocabulary = [item for item, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if count >= parameters["minItemCount"]]
     index = {item: position + 1 for position, item in enumerate(vocabulary)}
@@ -123,7 +143,7 @@ def main():
     weights = torch.tensor([counts[item] ** 0.75 for item in vocabulary], dtype=torch.float)
     probabilities = weights / weights.sum()
     log_q = torch.cat([torch.zeros(1), probabilities.log()])
-    model = SessionGRU(items, parameters["embeddingDim"], parameters["hiddenDim"], parameters["dropout"])
+    model = SessionGRU(items, parameters["embeddingDim"], parameters["hiddenDim"], parameters["dropout"], parameters["maxLength"])
     optimizer = torch.optim.Adam(model.parameters(), lr=parameters["learningRate"])
     full_softmax = parameters["negativeSamples"] >= items
 
@@ -137,10 +157,10 @@ def main():
         random.shuffle(batches)
         wall, cpu = time.perf_counter(), time.process_time()
         for batch in batches:
-            inputs, positions, targets = to_batch([sequences[position] for position in batch])
+            inputs, positions, targets, pairs = to_batch([sequences[position] for position in batch])
             scored = model.encode(inputs)[positions]
             if full_softmax:
-                logits = scored @ model.embedding.weight[1:].T + model.bias[1:]
+                logits = model.scores(scored, pairs)
                 labels = targets - 1
             else:
                 negatives = torch.multinomial(probabilities, parameters["negativeSamples"], replacement=True) + 1

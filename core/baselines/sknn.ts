@@ -130,6 +130,22 @@ export class SknnRecommender implements Recommender {
   }
 
   private recommendOne(session: readonly string[], k: number): Recommendation[] {
+    return this.top(this.score(session), k).map((item) => ({
+      sku: this.skus[item] as string,
+      score: this.itemScore[item] as number,
+    }));
+  }
+
+  /**
+   * Every item the neighbours vote for, with its score (unordered): what a hybrid model blends with
+   * its own scores. `visit` runs before the next call reuses the scratch space.
+   */
+  forEachScore(session: readonly string[], visit: (sku: string, score: number) => void): void {
+    for (const item of this.score(session)) visit(this.skus[item] as string, this.itemScore[item] as number);
+  }
+
+  /** Scores the session's neighbours' items into `itemScore`; returns the ids scored. */
+  private score(session: readonly string[]): number[] {
     const stamp = ++this.stamp;
     const length = session.length;
     // Position weights p / L; a repeated item keeps its latest (largest) weight, as in session-rec.
@@ -209,10 +225,7 @@ export class SknnRecommender implements Recommender {
         this.itemScore[item] = (this.itemScore[item] as number) + vote;
       }
     }
-    return this.top(scored, k).map((item) => ({
-      sku: this.skus[item] as string,
-      score: this.itemScore[item] as number,
-    }));
+    return scored;
   }
 
   /** The k best items by score (ties: lower id), by insertion into a k-long list: k is small. */

@@ -17,6 +17,7 @@ import {
 } from "./gru4rec.ts";
 import { ArtifactStoreIOHandler, MODEL_JSON, WEIGHTS_BIN } from "./io-handler.ts";
 import type { ModelMetadata } from "./load.ts";
+import { type NeighbourSettings, SessionNeighbours } from "./neighbours.ts";
 import { ItemVocabulary, type VocabularyJson } from "./vocabulary.ts";
 
 /**
@@ -27,8 +28,22 @@ import { ItemVocabulary, type VocabularyJson } from "./vocabulary.ts";
  *   vocabulary.json  SKUs by model index and their training counts
  *   popular.json     the fallback for sessions with no known item (top 100 by count)
  *   metadata.json    ModelMetadata: run, hyper-parameters, validation metrics, data hash, code version
+ *   neighbours.json  the session-kNN's settings and blend weight (NeighbourSettings)
+ *   neighbours.bin   the sessions it searches: int32 CSR of vocabulary indices, oldest first
+ *
+ * An archive without the two neighbours files (written before the hybrid) serves the GRU alone.
  */
-export const ARCHIVE_FILES = [MODEL_JSON, WEIGHTS_BIN, "vocabulary.json", "popular.json", "metadata.json"] as const;
+const NEIGHBOURS_JSON = "neighbours.json";
+const NEIGHBOURS_BIN = "neighbours.bin";
+export const ARCHIVE_FILES = [
+  MODEL_JSON,
+  WEIGHTS_BIN,
+  "vocabulary.json",
+  "popular.json",
+  "metadata.json",
+  NEIGHBOURS_JSON,
+  NEIGHBOURS_BIN,
+] as const;
 export const MODEL_FORMAT = "pms-session-gru";
 export const POPULAR_FALLBACK_SIZE = 100;
 
@@ -41,6 +56,8 @@ export interface ModelBundle {
   readonly vocabulary: ItemVocabulary;
   readonly popular: readonly Recommendation[];
   readonly metadata: ModelMetadata;
+  /** The kNN half of the hybrid; absent in archives written before it (they serve the GRU alone). */
+  readonly neighbours?: SessionNeighbours;
 }
 
 /** The build's code version: `PMS_CODE_VERSION` (set at image build), else the git commit, else "unknown". */
@@ -64,6 +81,12 @@ export async function saveModelFolder(store: ArtifactStore, folderUri: string, b
   await store.put(`${folder}vocabulary.json`, JSON.stringify(bundle.vocabulary.toJSON()));
   await store.put(`${folder}popular.json`, JSON.stringify(bundle.popular));
   await store.put(`${folder}metadata.json`, JSON.stringify(bundle.metadata, null, 2));
+  if (bundle.neighbours) {
+    await store.put(`${folder}${NEIGHBOURS_BIN}`, bundle.neighbours.toBinary(), {
+      contentType: "application/octet-stream",
+    });
+    await store.put(`${folder}${NEIGHBOURS_JSON}`, JSON.stringify(bundle.neighbours.settings));
+  }
   await new ArtifactStoreIOHandler(store, folder).save({
     modelTopology: { class_name: "SessionGRU", config: bundle.model.config },
     format: MODEL_FORMAT,
@@ -86,7 +109,10 @@ export async function packModelArchive(toPack: ModelBundleToPack): Promise<Uint8
   try {
     await saveModelFolder(new FileSystemArtifactStore(), `${folder}/content/`, bundle);
     const archive = join(folder, "model.tar.gz");
-    await tar.create({ gzip: true, file: archive, cwd: join(folder, "content"), portable: true }, [...ARCHIVE_FILES]);
+    const files = ARCHIVE_FILES.filter(
+      (file) => bundle.neighbours || (file !== NEIGHBOURS_JSON && file !== NEIGHBOURS_BIN),
+    );
+    await tar.create({ gzip: true, file: archive, cwd: join(folder, "content"), portable: true }, files);
     return new Uint8Array(await readFile(archive));
   } finally {
     await rm(folder, { recursive: true, force: true });
@@ -134,7 +160,30 @@ export async function loadModelFolder(store: ArtifactStore, folderUri: string): 
   }
   const popular = JSON.parse(await store.getText(`${folder}popular.json`)) as Recommendation[];
   const metadata = JSON.parse(await store.getText(`${folder}metadata.json`)) as ModelMetadata;
-  return { model: new SessionModel(config, weights), vocabulary, popular, metadata };
+  const neighbours = await loadNeighbours(store, folder, vocabulary);
+  return { model: new SessionModel(config, weights), vocabulary, popular, metadata, neighbours };
+}
+
+async function loadNeighbours(
+  store: ArtifactStore,
+  folder: string,
+  vocabulary: ItemVocabulary,
+): Promise<SessionNeighbours | undefined> {
+  if (!(await store.exists(`${folder}${NEIGHBOURS_JSON}`))) return undefined;
+  const settings = JSON.parse(await store.getText(`${folder}${NEIGHBOURS_JSON}`)) as Partial<NeighbourSettings>;
+  const fields = ["weight", "neighbours", "sampleSize"] as const;
+  if (fields.some((field) => typeof settings[field] !== "number")) {
+    throw new ModelArtifactError(`${folder}${NEIGHBOURS_JSON} must hold numbers ${fields.join(", ")}`);
+  }
+  try {
+    return SessionNeighbours.fromBinary(
+      await store.get(`${folder}${NEIGHBOURS_BIN}`),
+      settings as NeighbourSettings,
+      vocabulary,
+    );
+  } catch (error) {
+    throw new ModelArtifactError(`${folder}${NEIGHBOURS_BIN}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** Reads `model.tar.gz` bytes. */

@@ -45,3 +45,21 @@ export function matMul(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, trans
   });
   return product(a, b) as tf.Tensor2D;
 }
+
+/**
+ * A dense `[rows, columns]` tensor holding `values[i]` at `indices[i]` (duplicates summed) whose
+ * gradient reaches `values` (`gatherND` of the incoming gradient): TF.js registers no gradient for
+ * ScatterNd.
+ */
+export function scatterDense(indices: tf.Tensor2D, values: tf.Tensor1D, shape: [number, number]): tf.Tensor2D {
+  const scatter = tf.customGrad((...inputs) => {
+    const source = inputs[0] as tf.Tensor1D;
+    const save = inputs[1] as tf.GradSaveFunc;
+    save([indices]);
+    return {
+      value: tf.scatterND(indices, source, shape),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.gatherND(dy, saved[0] as tf.Tensor),
+    };
+  });
+  return scatter(values) as tf.Tensor2D;
+}

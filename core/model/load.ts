@@ -6,13 +6,16 @@ import { loadModelFolder, unpackModelArchive } from "./artifact.ts";
 import { ensureBackend } from "./backend.ts";
 import type { Recommender } from "./recommender.ts";
 import { SessionRecommender } from "./session-recommender.ts";
-import type { ValidationMetrics } from "./training-metrics.ts";
+import type { BlendValidation, ValidationMetrics } from "./training-metrics.ts";
 
 /** What `model.tar.gz` says about itself (`metadata.json` in the archive). */
 export interface ModelMetadata {
   readonly runId: string;
   readonly hyperparameters: TrainingParameters;
+  /** Validation figures of the model as served (the blend when there are neighbours). */
   readonly validation: ValidationMetrics;
+  /** The blend weight and the GRU's own validation figures; absent before the hybrid. */
+  readonly blend?: BlendValidation;
   readonly dataManifestHash: string | null;
   readonly codeVersion: string;
   /** The backend that trained the model. */
@@ -48,5 +51,12 @@ export async function loadModelRecommender(store: ArtifactStore, modelUri: strin
   const bundle = modelUri.endsWith("/")
     ? await loadModelFolder(store, modelUri)
     : await unpackModelArchive(await store.get(modelUri), modelUri);
-  return new SessionRecommender(bundle.model, bundle.vocabulary, bundle.popular, bundle.metadata, tf.getBackend());
+  return new SessionRecommender(
+    bundle.model,
+    bundle.vocabulary,
+    bundle.popular,
+    bundle.metadata,
+    tf.getBackend(),
+    bundle.neighbours,
+  );
 }

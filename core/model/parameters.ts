@@ -6,14 +6,14 @@ import {
 
 /** Sensible settings for session logs of tens of thousands of sessions (measured: docs/model.md). */
 export const DEFAULT_TRAINING_PARAMETERS: TrainingParameters = {
-  epochs: 10,
-  embeddingDim: 128,
-  hiddenDim: 128,
+  epochs: 6,
+  embeddingDim: 64,
+  hiddenDim: 64,
   maxLength: 20,
-  batchSize: 32,
-  learningRate: 0.003,
+  batchSize: 128,
+  learningRate: 0.01,
   negativeSamples: 4096,
-  dropout: 0.5,
+  dropout: 0.3,
   minItemCount: 1,
   patience: 2,
   seed: 42,

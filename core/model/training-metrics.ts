@@ -13,6 +13,16 @@ export interface ValidationMetrics {
   readonly testPoints: number;
 }
 
+/** How the GRU and the session-kNN were blended, and what each scored on validation. */
+export interface BlendValidation {
+  /** The kNN share w of `(1 − w)·p + w·s/max(s)`, chosen on validation (0 = the GRU alone). */
+  readonly weight: number;
+  /** The GRU alone (the best epoch's weights). */
+  readonly gru: ValidationMetrics;
+  /** The blend at `weight`, with the neighbours drawn from the training split only. */
+  readonly hybrid: ValidationMetrics;
+}
+
 export interface EpochMetrics {
   /** 1-based. */
   readonly epoch: number;
@@ -36,8 +46,9 @@ export interface TrainingMetrics {
   /** The epoch whose weights were kept (best validation HR@20). */
   readonly bestEpoch: number;
   readonly stoppedEarly: boolean;
-  /** Validation figures of the kept weights. */
+  /** Validation figures of the model as served: the blend (`blend.hybrid`). */
   readonly validation: ValidationMetrics;
+  readonly blend: BlendValidation;
   readonly totals: {
     readonly seconds: number;
     readonly trainingSeconds: number;

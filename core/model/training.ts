@@ -1,16 +1,32 @@
 import * as tf from "@tensorflow/tfjs";
+import type { TimedSession } from "../baselines/sknn.ts";
 import { hitRate, meanReciprocalRank } from "../evaluation/metrics.ts";
 import type { TrainingParameters } from "../pipeline/execution-input.ts";
 import { gatherRows } from "./embedding.ts";
 import { type Batch, lengthBucketedBatches, type Sequence, toBatch, toSequences } from "./examples.ts";
 import { createModelWeights, type ModelConfig, parameterCount, SessionModel, WEIGHT_NAMES } from "./gru4rec.ts";
+import { BlendTuner, NEIGHBOUR_DEFAULTS, SessionNeighbours } from "./neighbours.ts";
 import { SeededRandom } from "./random.ts";
-import type { EpochMetrics, ValidationMetrics } from "./training-metrics.ts";
+import { sessionItemPairs } from "./session-items.ts";
+import type { BlendValidation, EpochMetrics, ValidationMetrics } from "./training-metrics.ts";
 import { ItemVocabulary } from "./vocabulary.ts";
 
 /** Negatives are drawn ∝ count^α (GRU4Rec's sample_alpha); the logits are corrected by log q. */
 const SAMPLE_ALPHA = 0.75;
 const VALIDATION_K = 20;
+/** The kNN share when there is no validation split to tune it on: the middle of the region that won on RSC15. */
+export const UNTUNED_BLEND_WEIGHT = 0.3;
+
+/** A training session: its items, and its start time when known (orders the neighbours by recency). */
+export type TrainingSession = readonly string[] | TimedSession;
+
+function timed(sessions: readonly TrainingSession[]): TimedSession[] {
+  return sessions.map((session, index) =>
+    Array.isArray(session)
+      ? { items: session as readonly string[], session_start_ms: index }
+      : (session as TimedSession),
+  );
+}
 
 export interface TrainingProgress {
   readonly epoch: number;
@@ -34,9 +50,13 @@ export interface TrainingCallbacks {
 export interface TrainingResult {
   readonly model: SessionModel;
   readonly vocabulary: ItemVocabulary;
+  /** The session-kNN over every training and validation session, with the tuned blend weight. */
+  readonly neighbours: SessionNeighbours;
+  readonly blend: BlendValidation;
   readonly epochs: EpochMetrics[];
   readonly bestEpoch: number;
   readonly stoppedEarly: boolean;
+  /** The served model's validation figures: the blend's. */
   readonly validation: ValidationMetrics;
   readonly trainingSeconds: number;
   readonly samples: number;
@@ -84,26 +104,68 @@ class NegativeSampler {
   }
 }
 
+/** Validation batches of whole sequences, shortest first (little padding, no dropout). */
+function validationBatches(sequences: readonly Sequence[], batchSize: number): Batch[] {
+  const sorted = [...sequences].sort((a, b) => a.inputs.length - b.inputs.length);
+  const batches: Batch[] = [];
+  for (let start = 0; start < sorted.length; start += batchSize) {
+    const batch = toBatch(sorted.slice(start, start + batchSize));
+    if (batch.positions.length > 0) batches.push(batch);
+  }
+  return batches;
+}
+
+/** The model's logits at every scored position of a batch, repeat scores included: `[positions, items]`. */
+function scoredLogits(model: SessionModel, batch: Batch): tf.Tensor2D {
+  const representation = model.encode(tf.tensor2d(batch.inputs, [batch.size, batch.length], "int32"), { dropout: 0 });
+  const scored = tf.gather(representation, tf.tensor1d(batch.positions, "int32"));
+  const pairs = sessionItemPairs(batch.inputs, batch.length, batch.positions);
+  return tf.add(
+    model.scoreAll(scored),
+    model.repeatScores(pairs, batch.positions.length, model.config.vocabularySize),
+  ) as tf.Tensor2D;
+}
+
 /** Ranks (0-based; how many items score strictly higher) of each scored target. */
 export function validationRanks(model: SessionModel, sequences: readonly Sequence[], batchSize = 256): Int32Array {
   const ranks: number[] = [];
-  const sorted = [...sequences].sort((a, b) => a.inputs.length - b.inputs.length);
-  for (let start = 0; start < sorted.length; start += batchSize) {
-    const batch = toBatch(sorted.slice(start, start + batchSize));
-    if (batch.positions.length === 0) continue;
+  for (const batch of validationBatches(sequences, batchSize)) {
     const batchRanks = tf.tidy(() => {
-      const representation = model.encode(tf.tensor2d(batch.inputs, [batch.size, batch.length], "int32"), {
-        dropout: 0,
-      });
-      const scored = tf.gather(representation, tf.tensor1d(batch.positions, "int32"));
-      const scores = model.scoreAll(scored);
-      const targetScores = tf.reshape(model.scoreTargets(scored, tf.tensor1d(batch.targets, "int32")), [-1, 1]);
+      const items = model.config.vocabularySize;
+      const scores = scoredLogits(model, batch);
+      const targetCells = Int32Array.from(batch.targets, (target, row) => row * items + target - 1);
+      const targetScores = tf.reshape(tf.gather(tf.reshape(scores, [-1]), tf.tensor1d(targetCells, "int32")), [-1, 1]);
       return tf.sum(tf.cast(tf.greater(scores, targetScores), "int32"), 1);
     });
     ranks.push(...(batchRanks.dataSync() as Int32Array));
     batchRanks.dispose();
   }
   return Int32Array.from(ranks);
+}
+
+/**
+ * Chooses the kNN share of the blend on the validation sequences, with neighbours drawn from the
+ * training split only (the validation sessions must not vote for themselves).
+ */
+export function tuneBlend(
+  model: SessionModel,
+  vocabulary: ItemVocabulary,
+  sequences: readonly Sequence[],
+  neighbours: SessionNeighbours,
+  batchSize = 256,
+): BlendValidation {
+  const tuner = new BlendTuner(neighbours);
+  const items = model.config.vocabularySize;
+  for (const batch of validationBatches(sequences, batchSize)) {
+    const probabilities = tf.tidy(() => tf.softmax(scoredLogits(model, batch)));
+    const prefixes = Array.from(batch.positions, (position) => {
+      const rowStart = position - (position % batch.length);
+      return Array.from(batch.inputs.subarray(rowStart, position + 1), (item) => vocabulary.skuAt(item));
+    });
+    tuner.add(probabilities.dataSync() as Float32Array, items, prefixes, batch.targets);
+    probabilities.dispose();
+  }
+  return tuner.best();
 }
 
 export function validationMetrics(ranks: Int32Array): ValidationMetrics {
@@ -121,12 +183,16 @@ export function validationMetrics(ranks: Int32Array): ValidationMetrics {
  * Adam, validation HR@20 after each epoch, early stopping with the best epoch's weights kept.
  */
 export async function trainSessionModel(
-  trainSessions: readonly (readonly string[])[],
-  validationSessions: readonly (readonly string[])[],
+  trainInput: readonly TrainingSession[],
+  validationInput: readonly TrainingSession[],
   parameters: TrainingParameters,
   callbacks: TrainingCallbacks = {},
 ): Promise<TrainingResult> {
   const random = new SeededRandom(parameters.seed);
+  const train = timed(trainInput);
+  const validation = timed(validationInput);
+  const trainSessions = train.map((session) => session.items);
+  const validationSessions = validation.map((session) => session.items);
   const vocabulary = ItemVocabulary.build(trainSessions, parameters.minItemCount);
   if (vocabulary.size < 2) {
     throw new TrainingDataError(
@@ -169,11 +235,15 @@ export async function trainSessionModel(
         Int32Array.from(batch.targets, (target) => target - 1),
         "int32",
       );
-      return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, vocabulary.size), model.scoreAll(scored));
+      const pairs = sessionItemPairs(batch.inputs, batch.length, batch.positions);
+      const logits = tf.add(model.scoreAll(scored), model.repeatScores(pairs, batch.positions.length, vocabulary.size));
+      return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, vocabulary.size), logits);
     }
-    // Candidates: every target in the batch (in-batch negatives) plus shared sampled negatives.
+    // Candidates: every target in the batch (in-batch negatives), every item the batch reads (so
+    // repeat scores have a column) plus shared sampled negatives.
     const column = new Map<number, number>();
     for (const item of batch.targets) if (!column.has(item)) column.set(item, column.size);
+    for (const item of batch.inputs) if (item !== 0 && !column.has(item)) column.set(item, column.size);
     for (const item of sampler.sample(parameters.negativeSamples, random))
       if (!column.has(item)) column.set(item, column.size);
     const candidates = tf.tensor1d(Int32Array.from(column.keys()), "int32");
@@ -181,7 +251,11 @@ export async function trainSessionModel(
       Int32Array.from(batch.targets, (target) => column.get(target) as number),
       "int32",
     );
-    const logits = tf.sub(model.scoreCandidates(scored, candidates), tf.gather(logQ, candidates));
+    const pairs = sessionItemPairs(batch.inputs, batch.length, batch.positions, (item) => column.get(item));
+    const logits = tf.add(
+      tf.sub(model.scoreCandidates(scored, candidates), tf.gather(logQ, candidates)),
+      model.repeatScores(pairs, batch.positions.length, column.size),
+    );
     return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, column.size), logits);
   };
 
@@ -254,13 +328,34 @@ export async function trainSessionModel(
   }
   logQ.dispose();
   optimizer.dispose();
+
+  const gruValidation = best?.validation ?? { "hr@20": 0, "mrr@20": 0, testPoints: 0 };
+  const untuned = { ...NEIGHBOUR_DEFAULTS, weight: UNTUNED_BLEND_WEIGHT };
+  const blend =
+    validationSequences.length > 0
+      ? tuneBlend(
+          model,
+          vocabulary,
+          validationSequences,
+          new SessionNeighbours(untuned, SessionNeighbours.encodeSessions(train, vocabulary), vocabulary),
+        )
+      : { weight: UNTUNED_BLEND_WEIGHT, gru: gruValidation, hybrid: gruValidation };
+  // The served neighbours include the validation sessions: often the most recent ones, and recency
+  // is most of what session-kNN gets right.
+  const neighbours = new SessionNeighbours(
+    { ...untuned, weight: blend.weight },
+    SessionNeighbours.encodeSessions([...train, ...validation], vocabulary),
+    vocabulary,
+  );
   return {
     model,
     vocabulary,
+    neighbours,
+    blend,
     epochs,
     bestEpoch: best?.epoch ?? epochs.length,
     stoppedEarly,
-    validation: best?.validation ?? { "hr@20": 0, "mrr@20": 0, testPoints: 0 },
+    validation: blend.hybrid,
     trainingSeconds,
     samples,
     parameters: parameterCount(config),

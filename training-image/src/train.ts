@@ -65,27 +65,23 @@ export async function runTraining(options: TrainOptions, dependencies: TrainDepe
   log(
     `data: ${train.length} training sessions, ${validation.length} validation sessions; hyper-parameters ${JSON.stringify(parameters)}`,
   );
-  const result = await trainSessionModel(
-    train.map((row) => row.items),
-    validation.map((row) => row.items),
-    parameters,
-    {
-      onProgress: (progress) =>
-        log(
-          `epoch ${progress.epoch}/${progress.epochs} batch ${progress.batch}/${progress.batches} loss ${format(progress.loss)} samples/s ${Math.round(progress.samplesPerSecond)} eta ${Math.round(progress.etaSeconds)}s`,
-        ),
-      onEpochEnd: (epoch) =>
-        log(
-          `epoch ${epoch.epoch}/${parameters.epochs} done loss ${format(epoch.loss)} hr@20 ${format(epoch.validation["hr@20"])} mrr@20 ${format(epoch.validation["mrr@20"])} ${epoch.seconds.toFixed(1)}s ${Math.round(epoch.samplesPerSecond)} samples/s`,
-        ),
-    },
-  );
+  const result = await trainSessionModel(train, validation, parameters, {
+    onProgress: (progress) =>
+      log(
+        `epoch ${progress.epoch}/${progress.epochs} batch ${progress.batch}/${progress.batches} loss ${format(progress.loss)} samples/s ${Math.round(progress.samplesPerSecond)} eta ${Math.round(progress.etaSeconds)}s`,
+      ),
+    onEpochEnd: (epoch) =>
+      log(
+        `epoch ${epoch.epoch}/${parameters.epochs} done loss ${format(epoch.loss)} hr@20 ${format(epoch.validation["hr@20"])} mrr@20 ${format(epoch.validation["mrr@20"])} ${epoch.seconds.toFixed(1)}s ${Math.round(epoch.samplesPerSecond)} samples/s`,
+      ),
+  });
   const version = codeVersion();
   const completedAt = new Date().toISOString();
   const metadata: ModelMetadata = {
     runId: options.runId,
     hyperparameters: parameters,
     validation: result.validation,
+    blend: result.blend,
     dataManifestHash,
     codeVersion: version,
     trainedOn: backend.backend,
@@ -95,6 +91,7 @@ export async function runTraining(options: TrainOptions, dependencies: TrainDepe
   const archive = await packModelArchive({
     model: result.model,
     vocabulary: result.vocabulary,
+    neighbours: result.neighbours,
     metadata,
   });
   const seconds = (performance.now() - started) / 1000;
@@ -107,6 +104,7 @@ export async function runTraining(options: TrainOptions, dependencies: TrainDepe
     bestEpoch: result.bestEpoch,
     stoppedEarly: result.stoppedEarly,
     validation: result.validation,
+    blend: result.blend,
     totals: {
       seconds,
       trainingSeconds: result.trainingSeconds,
@@ -127,7 +125,7 @@ export async function runTraining(options: TrainOptions, dependencies: TrainDepe
   });
   await dependencies.store.put(options.modelOutput, archive, { contentType: "application/gzip" });
   log(
-    `trained: best epoch ${result.bestEpoch}, validation hr@20 ${format(result.validation["hr@20"])} mrr@20 ${format(result.validation["mrr@20"])}; ${seconds.toFixed(1)}s on ${backend.backend}; model written to ${options.modelOutput}`,
+    `trained: best epoch ${result.bestEpoch}; validation hr@20 ${format(result.validation["hr@20"])} mrr@20 ${format(result.validation["mrr@20"])} (GRU alone ${format(result.blend.gru["hr@20"])} / ${format(result.blend.gru["mrr@20"])}, kNN weight ${result.blend.weight}); ${seconds.toFixed(1)}s on ${backend.backend}; model written to ${options.modelOutput}`,
   );
   return metrics;
 }

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../../core/model/backend.ts";
-import { gatherRows, matMul } from "../../../core/model/embedding.ts";
+import { gatherRows, matMul, scatterDense } from "../../../core/model/embedding.ts";
 import { createModelWeights, parameterCount, SessionModel } from "../../../core/model/gru4rec.ts";
 import { SeededRandom } from "../../../core/model/random.ts";
 
@@ -25,6 +25,33 @@ describe("gatherRows", () => {
       [0, 0],
       [2, 20],
     ]);
+  });
+});
+
+describe("scatterDense", () => {
+  it("places values in a dense tensor, summing duplicates, with the gathered gradient for the values", () => {
+    const indices = tf.tensor2d(
+      [
+        [0, 2],
+        [1, 0],
+        [0, 2],
+      ],
+      [3, 2],
+      "int32",
+    );
+    const values = tf.tensor1d([1, 2, 3]);
+    expect(scatterDense(indices, values, [2, 3]).arraySync()).toEqual([
+      [0, 0, 4],
+      [2, 0, 0],
+    ]);
+    const upstream = tf.tensor2d([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    const gradient = tf.grad((source: tf.Tensor) =>
+      tf.sum(tf.mul(scatterDense(indices, source as tf.Tensor1D, [2, 3]), upstream)),
+    )(values);
+    expect(gradient.arraySync()).toEqual([3, 4, 3]);
   });
 });
 
@@ -65,7 +92,7 @@ describe("SessionModel", () => {
     expect(model.scoreAll(representation).shape).toEqual([8, config.vocabularySize]);
     expect(model.scoreCandidates(representation, tf.tensor1d([3, 9, 1], "int32")).shape).toEqual([8, 3]);
     expect(model.encodeLast([[1, 2, 3], [7], [1, 2, 3, 4, 5, 6, 7, 8]]).shape).toEqual([3, config.embeddingDim]);
-    expect(parameterCount(config)).toBe(31 * 8 + 31 + 8 * 36 + 36 + 12 * 36 + 36 + 12 * 8);
+    expect(parameterCount(config)).toBe(31 * 8 + 31 + 8 * 36 + 36 + 12 * 36 + 36 + 12 * 8 + 5);
     model.dispose();
   });
 

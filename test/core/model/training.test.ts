@@ -8,6 +8,7 @@ import { scoreRecommender, testPoints } from "../../../core/evaluation/metrics.t
 import { POPULAR_FALLBACK_SIZE, packModelArchive } from "../../../core/model/artifact.ts";
 import { selectBackend } from "../../../core/model/backend.ts";
 import { loadModelRecommender, type ModelMetadata } from "../../../core/model/load.ts";
+import { BLEND_WEIGHTS } from "../../../core/model/neighbours.ts";
 import { SessionRecommender } from "../../../core/model/session-recommender.ts";
 import { type TrainingResult, trainSessionModel } from "../../../core/model/training.ts";
 import { chainSessions, SMALL_PARAMETERS } from "./fixture.ts";
@@ -23,6 +24,7 @@ function metadataOf(result: TrainingResult): ModelMetadata {
     runId: "test-run",
     hyperparameters: SMALL_PARAMETERS,
     validation: result.validation,
+    blend: result.blend,
     dataManifestHash: "abc",
     codeVersion: "test",
     trainedOn: "wasm",
@@ -43,6 +45,7 @@ beforeAll(async () => {
     trained.vocabulary.popular(POPULAR_FALLBACK_SIZE),
     metadataOf(trained),
     "wasm",
+    trained.neighbours,
   );
 });
 
@@ -68,6 +71,17 @@ describe("trainSessionModel", () => {
     expect(trained.epochs[0]?.validation.testPoints).toBe(
       validation.reduce((sum, session) => sum + session.length - 1, 0),
     );
+  });
+
+  it("tunes the kNN blend on validation and serves neighbours drawn from training and validation sessions", () => {
+    expect(BLEND_WEIGHTS).toContain(trained.blend.weight);
+    expect(trained.neighbours.settings.weight).toBe(trained.blend.weight);
+    expect(trained.validation).toEqual(trained.blend.hybrid);
+    // The GRU's figure is the best epoch's, re-measured by the tuner on the same points.
+    expect(trained.blend.gru["hr@20"]).toBeCloseTo(trained.epochs[trained.bestEpoch - 1]?.validation["hr@20"] ?? 0, 6);
+    const sum = (metrics: { "hr@20": number; "mrr@20": number }) => metrics["hr@20"] + metrics["mrr@20"];
+    expect(sum(trained.blend.hybrid)).toBeGreaterThanOrEqual(sum(trained.blend.gru));
+    expect(trained.neighbours.sessions).toHaveLength(train.length + validation.length);
   });
 
   it("is deterministic for a seed", async () => {
@@ -100,6 +114,7 @@ describe("model.tar.gz", () => {
         await packModelArchive({
           model: trained.model,
           vocabulary: trained.vocabulary,
+          neighbours: trained.neighbours,
           metadata: metadataOf(trained),
         }),
       );
@@ -111,6 +126,31 @@ describe("model.tar.gz", () => {
       expect(after.fallback).toEqual([false, false, true, false]);
       expect(after.recommendations[0]).toHaveLength(15);
       expect(loaded.metadata).toEqual(metadataOf(trained));
+      loaded.dispose();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it("loads an archive without neighbours (written before the hybrid) as the GRU alone", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "pms-model-test-"));
+    try {
+      const store = new FileSystemArtifactStore();
+      const uri = join(folder, "model.tar.gz");
+      await store.put(
+        uri,
+        await packModelArchive({ model: trained.model, vocabulary: trained.vocabulary, metadata: metadataOf(trained) }),
+      );
+      const loaded = await loadModelRecommender(store, uri);
+      const gruAlone = new SessionRecommender(
+        trained.model,
+        trained.vocabulary,
+        trained.vocabulary.popular(POPULAR_FALLBACK_SIZE),
+        metadataOf(trained),
+        "wasm",
+      );
+      const sessions = holdout.slice(0, 20);
+      expect(await loaded.recommend(sessions, 10)).toEqual(await gruAlone.recommend(sessions, 10));
       loaded.dispose();
     } finally {
       await rm(folder, { recursive: true, force: true });

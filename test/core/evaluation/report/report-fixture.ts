@@ -34,6 +34,11 @@ export const trainingMetrics: TrainingMetrics = {
   bestEpoch: 3,
   stoppedEarly: false,
   validation: { "hr@20": 0.6, "mrr@20": 0.21, testPoints: 300 },
+  blend: {
+    weight: 0.3,
+    gru: { "hr@20": 0.56, "mrr@20": 0.2, testPoints: 300 },
+    hybrid: { "hr@20": 0.6, "mrr@20": 0.21, testPoints: 300 },
+  },
   totals: {
     seconds: 7,
     trainingSeconds: 6,
