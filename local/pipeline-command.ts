@@ -11,7 +11,7 @@ import type { LocalRunRecord } from "./run-record.ts";
  */
 export const SAMPLE_EVENTS = 120_000;
 export const SAMPLE_DAYS = 14;
-/** Days of the sample one run trains on (the last is the test day, the one before validation). */
+/** Days of the sample one run trains on (the last is the test day; validation is sampled from the others). */
 export const SAMPLE_WINDOW_DAYS = 7;
 /**
  * The quick start's training, sized for a laptop CPU minute rather than the nightly GPU run's

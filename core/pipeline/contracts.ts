@@ -64,7 +64,7 @@ export interface DataManifest {
   readonly window: { readonly start: string; readonly end: string };
   readonly tenant: string;
   readonly holdoutDays: number;
-  /** First day of the test split (UTC, YYYY-MM-DD); validation is the day(s) before it. */
+  /** Test = the last `holdoutDays` of sessions; validation = a hash sample of the earlier ones (core/data/extract.ts). */
   readonly splits: Record<
     "train" | "validation" | "test",
     {

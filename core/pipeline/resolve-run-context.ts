@@ -39,12 +39,12 @@ export function resolveRunContext(
   const holdoutDays = input.holdoutDays ?? defaults.holdoutDays;
   const window = input.window ?? nightlyWindow(started, defaults.lookbackDays);
   const windowDays = daysIn(window);
-  // The extract puts the last `holdoutDays` in test and the `holdoutDays` before them in validation:
+  // The extract puts the last `holdoutDays` in test and samples validation from the days before:
   // a window that leaves no day for training would only fail later, after the dbt run.
-  if (windowDays <= 2 * holdoutDays)
+  if (windowDays <= holdoutDays)
     problems.push(
       `window: ${window.start}..${window.end} has ${windowDays} day(s), but holdoutDays ${holdoutDays} needs more than ` +
-        `${2 * holdoutDays} (test and validation take ${holdoutDays} each): widen the window or lower holdoutDays`,
+        `${holdoutDays} (test takes the last ${holdoutDays}; train and validation need the days before): widen the window or lower holdoutDays`,
     );
   const startDay = utcDay(started);
   if (window.end > startDay)

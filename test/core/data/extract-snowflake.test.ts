@@ -34,18 +34,18 @@ const STATS = [
     SESSIONS: 5000,
     EVENTS: 21000,
     FIRST_DAY: "2024-01-01",
-    LAST_DAY: "2024-01-05",
+    LAST_DAY: "2024-01-06",
     CONTENT: "123",
     ITEMS: 900,
   },
   {
     SPLIT: "validation",
-    SESSIONS: 800,
-    EVENTS: 3000,
-    FIRST_DAY: "2024-01-06",
+    SESSIONS: 260,
+    EVENTS: 1100,
+    FIRST_DAY: "2024-01-01",
     LAST_DAY: "2024-01-06",
     CONTENT: "456",
-    ITEMS: 400,
+    ITEMS: 220,
   },
   {
     SPLIT: "test",
@@ -58,8 +58,8 @@ const STATS = [
   },
   {
     SPLIT: "all",
-    SESSIONS: 6500,
-    EVENTS: 26900,
+    SESSIONS: 5960,
+    EVENTS: 25000,
     FIRST_DAY: "2024-01-01",
     LAST_DAY: "2024-01-07",
     CONTENT: "",
@@ -95,10 +95,15 @@ describe("extract on Snowflake (mocked snowflake-sdk connection)", () => {
     const [unload] = connection.executed;
     expect(unload?.asyncExec).toBe(true);
     expect(unload?.parameters).toEqual({ QUERY_TAG: "nightly-2024-01-08" });
-    expect(unload?.binds).toEqual([86_400_000, 172_800_000, "shop-1", "2024-01-01", "2024-01-07"]);
+    expect(unload?.binds).toEqual([86_400_000, 500, "shop-1", "2024-01-01", "2024-01-07"]);
     const sql = unload?.sqlText.replace(/\s+/g, " ") ?? "";
     expect(sql).toMatch(/^copy into @PMS\.ARTIFACTS_STAGE\/runs\/2024-01-08-abc\/data\/ from \(select /);
     expect(sql).toContain("from training_sessions where tenant = ? and session_date between ?::date and ?::date");
+    // Test by time, then validation by a hash of session_id: HASH() is signed, so abs() before the modulo.
+    expect(sql).toContain(
+      "case when session_start_ms > latest_start_ms - ?::number(18, 0) then 'test' " +
+        "when abs(hash(session_id)) % 10000 < ?::number(9, 0) then 'validation' else 'train' end as \"split\"",
+    );
     expect(sql).toContain('partition by ("split") file_format = (type = parquet) header = true');
     for (const column of ["session_id", "tenant", "session_start_ms", "session_date", "items", "length"]) {
       expect(sql).toContain(`as "${column}"`);
@@ -134,17 +139,17 @@ describe("extract on Snowflake (mocked snowflake-sdk connection)", () => {
     expect(connection.statusCalls).toEqual(["q-unload", "q-unload"]);
     const stats = connection.executed.at(-1);
     expect(stats?.asyncExec).toBeUndefined();
-    expect(stats?.binds).toEqual([86_400_000, 172_800_000, "shop-1", "2024-01-01", "2024-01-07"]);
+    expect(stats?.binds).toEqual([86_400_000, 500, "shop-1", "2024-01-01", "2024-01-07"]);
     expect(stats?.sqlText).toContain("lateral flatten");
     const manifest = JSON.parse(await store.getText(RUN.uris.data.manifest)) as DataManifest;
     expect(manifest).toEqual(done.manifest);
     expect(manifest.splits.validation).toEqual({
-      rows: 800,
-      sessions: 800,
-      events: 3000,
-      items: 400,
+      rows: 260,
+      sessions: 260,
+      events: 1100,
+      items: 220,
       uri: "s3://pms-artifacts/runs/2024-01-08-abc/data/validation/",
-      firstDay: "2024-01-06",
+      firstDay: "2024-01-01",
       lastDay: "2024-01-06",
     });
     expect(manifest.items).toBe(1000);
@@ -163,8 +168,24 @@ describe("extract on Snowflake (mocked snowflake-sdk connection)", () => {
     connection.rowsFor = () => STATS.map((row) => (row.SPLIT === "train" ? { ...row, SESSIONS: 42 } : row));
     await expect(checkExtract(warehouse, store, RUN, { queryId: "q" })).rejects.toThrow(InsufficientDataError);
     await expect(checkExtract(warehouse, store, RUN, { queryId: "q" })).rejects.toThrow(
-      /42 training session\(s\) \(those before the last 2 day\(s\) of the window's sessions\), fewer than minSessions=100/,
+      /42 training session\(s\) \(those before the last 1 day\(s\) of the window's sessions, less the 5% drawn for validation\), fewer than minSessions=100/,
     );
+    expect(await store.exists(RUN.uris.data.manifest)).toBe(false);
+  });
+
+  it("fails with InsufficientData when the hash sample drew no validation session", async () => {
+    // Prepare
+    connection.rowsFor = () => STATS.filter((row) => row.SPLIT !== "validation");
+
+    // Act
+    const error = await checkExtract(warehouse, store, RUN, { queryId: "q" }).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(InsufficientDataError);
+    expect((error as Error).message).toMatch(
+      /no validation session \(validation draws 5% of the 5000 session\(s\) before the test span by a hash of session_id; a wider window gives it more to draw from\)/,
+    );
+    expect((error as Error).message).not.toMatch(/training session|no test session/);
     expect(await store.exists(RUN.uris.data.manifest)).toBe(false);
   });
 

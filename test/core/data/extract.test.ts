@@ -6,9 +6,10 @@ import { FileSystemArtifactStore } from "../../../core/artifacts/filesystem.ts";
 import {
   checkExtract,
   type ExtractRun,
-  holdoutSpans,
   InsufficientDataError,
+  splitRule,
   startExtract,
+  VALIDATION_SHARE,
 } from "../../../core/data/extract.ts";
 import { loadFile } from "../../../core/data/load/load.ts";
 import { readSessions } from "../../../core/data/session-parquet.ts";
@@ -19,22 +20,35 @@ import { loadDbtProject } from "../../../local/dbt/project.ts";
 import { runDbtProject } from "../../../local/dbt/runner.ts";
 import { CLICK_SAMPLE, countClickLog, DBT_PROJECT_DIR } from "./fixtures.ts";
 
-describe("holdoutSpans", () => {
-  it("reaches back H days for test and 2H days for validation", () => {
-    expect(holdoutSpans({ start: "2014-04-01", end: "2014-04-07" }, 1)).toEqual({
-      testMs: 86_400_000,
-      validationMs: 172_800_000,
-    });
-    expect(holdoutSpans({ start: "2024-02-20", end: "2024-03-01" }, 2)).toEqual({
-      testMs: 172_800_000,
-      validationMs: 345_600_000,
-    });
+const DAY_MS = 86_400_000;
+
+describe("splitRule", () => {
+  it("reaches back H days for test and draws 5% of the hash buckets for validation", () => {
+    // Prepare
+    const week = { start: "2014-04-01", end: "2014-04-07" };
+    const tenDays = { start: "2024-02-20", end: "2024-03-01" };
+
+    // Act
+    const oneDay = splitRule(week, 1);
+    const twoDays = splitRule(tenDays, 2);
+
+    // Assess
+    expect(oneDay).toEqual({ testMs: 86_400_000, validationBuckets: 500 });
+    expect(twoDays).toEqual({ testMs: 172_800_000, validationBuckets: 500 });
   });
 
-  it("refuses a window too short to leave a training day", () => {
-    expect(() => holdoutSpans({ start: "2014-04-01", end: "2014-04-04" }, 2)).toThrow(
-      /has 4 day\(s\); holdoutDays=2 needs at least 5/,
-    );
+  it("needs H + 1 days: one day to train on besides the test days", () => {
+    // Prepare
+    const threeDays = { start: "2014-04-01", end: "2014-04-03" };
+
+    // Act
+    const enough = () => splitRule(threeDays, 2);
+    const tooShort = () => splitRule(threeDays, 3);
+
+    // Assess
+    expect(enough).not.toThrow();
+    expect(tooShort).toThrow(InsufficientDataError);
+    expect(tooShort).toThrow(/has 3 day\(s\); holdoutDays=3 needs at least 4 \(3 test day\(s\), then at least one day/);
   });
 });
 
@@ -91,17 +105,12 @@ describe("extract on DuckDB", () => {
       expect(session.items.length).toBe(session.length);
       expect(session.length).toBe(expected.sessionLengths.get(session.session_id));
     }
-    // The session-rec split: measured back from the latest session start, one day per hold-out split.
+    // Test: the last 24 h before the latest session start; train and validation: everything earlier.
     const latest = Math.max(...all.map((s) => s.session_start_ms));
-    const day = 86_400_000;
     expect(test.length).toBeGreaterThan(0);
     expect(validation.length).toBeGreaterThan(0);
-    for (const s of test) expect(s.session_start_ms).toBeGreaterThan(latest - day);
-    for (const s of validation) {
-      expect(s.session_start_ms).toBeGreaterThan(latest - 2 * day);
-      expect(s.session_start_ms).toBeLessThanOrEqual(latest - day);
-    }
-    for (const s of train) expect(s.session_start_ms).toBeLessThanOrEqual(latest - 2 * day);
+    for (const s of test) expect(s.session_start_ms).toBeGreaterThan(latest - DAY_MS);
+    for (const s of [...train, ...validation]) expect(s.session_start_ms).toBeLessThanOrEqual(latest - DAY_MS);
 
     const manifest = JSON.parse(await store.getText(target.uris.data.manifest)) as DataManifest;
     expect(manifest).toEqual(state.manifest);
@@ -135,13 +144,46 @@ describe("extract on DuckDB", () => {
     expect(otherWindow.manifest?.contentHash).not.toBe(first.manifest?.contentHash);
   });
 
+  it("draws validation as a stable sample of about 5% of the sessions before the test span, spread over its days", async () => {
+    // Prepare
+    const first = run({ runId: "run-7" });
+    const rerun = run({ runId: "run-8" });
+
+    // Act
+    await extract(first);
+    await extract(rerun);
+    const train = await readSessions(store, first.uris.data.train);
+    const validation = await readSessions(store, first.uris.data.validation);
+    const test = await readSessions(store, first.uris.data.test);
+    const validationAgain = await readSessions(store, rerun.uris.data.validation);
+
+    // Assess
+    // 576 sessions before the test span: a 5% sample lies well inside this band.
+    const share = validation.length / (train.length + validation.length);
+    expect(share).toBeGreaterThan(VALIDATION_SHARE / 2);
+    expect(share).toBeLessThan(VALIDATION_SHARE * 1.5);
+    const testStart = Math.min(...test.map((s) => s.session_start_ms));
+    for (const s of validation) expect(s.session_start_ms).toBeLessThan(testStart);
+    // Spread from the window's first day on, and the day just before the test span stays mostly in train.
+    const validationDays = [...new Set(validation.map((s) => s.session_date))].sort();
+    const trainDays = [...new Set(train.map((s) => s.session_date))].sort();
+    expect(validationDays.length).toBeGreaterThanOrEqual(3);
+    expect(validationDays[0]).toBe(trainDays[0]);
+    const lastDay = trainDays.at(-1);
+    const onLastDay = (sessions: readonly { session_date: string }[]) =>
+      sessions.filter((s) => s.session_date === lastDay).length;
+    expect(onLastDay(validation) / (onLastDay(train) + onLastDay(validation))).toBeLessThan(0.5);
+    const ids = (sessions: readonly { session_id: string }[]) => sessions.map((s) => s.session_id).sort();
+    expect(ids(validationAgain)).toEqual(ids(validation));
+  });
+
   it("fails with InsufficientData when the window holds fewer sessions than minSessions, and leaves no files", async () => {
     const target = run({ runId: "run-4", minSessions: 1_000_000 });
     const error = await extract(target).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InsufficientDataError);
     expect((error as Error).name).toBe("InsufficientData");
     expect((error as Error).message).toMatch(
-      /training session\(s\) \(those before the last 2 day\(s\) of the window's sessions\), fewer than minSessions=1000000/,
+      /training session\(s\) \(those before the last 1 day\(s\) of the window's sessions, less the 5% drawn for validation\), fewer than minSessions=1000000/,
     );
     expect(await store.exists(target.uris.data.manifest)).toBe(false);
     expect(await store.list(target.uris.data.train)).toEqual([]);

@@ -145,7 +145,7 @@ describe("prepare-run handler", () => {
   it("rejects a window too short for the holdout and one that ends after the execution started, together", async () => {
     // Prepare
     const prepareRun = createPrepareRunHandler({ defaults: DEFAULTS });
-    const input = { window: { start: "2026-11-26", end: "2026-11-27" }, holdoutDays: 1 };
+    const input = { window: { start: "2026-11-26", end: "2026-11-27" }, holdoutDays: 2 };
 
     // Act
     const error = await failureOf(prepareRun({ input, execution: EXECUTION }));
@@ -153,8 +153,23 @@ describe("prepare-run handler", () => {
     // Assess
     expect(error).toBeInstanceOf(InvalidExecutionInputError);
     const problems = (error as InvalidExecutionInputError).problems;
-    expect(problems).toContain("window: 2026-11-26..2026-11-27 has 2 day(s), but holdoutDays 1 needs more than 2");
+    expect(problems).toContain(
+      "window: 2026-11-26..2026-11-27 has 2 day(s), but holdoutDays 2 needs more than 2 (test takes the last 2; train and validation need the days before)",
+    );
     expect(problems).toContain("window.end: 2026-11-27 is after the execution's start day 2026-11-26");
+  });
+
+  it("accepts a window of holdoutDays + 1 days: validation is sampled from the days before the test span", async () => {
+    // Prepare
+    const prepareRun = createPrepareRunHandler({ defaults: DEFAULTS });
+    const input = { window: { start: "2026-11-24", end: "2026-11-25" }, holdoutDays: 1 };
+
+    // Act
+    const run = await prepareRun({ input, execution: EXECUTION });
+
+    // Assess
+    expect(run.window).toEqual({ start: "2026-11-24", end: "2026-11-25" });
+    expect(run.holdoutDays).toBe(1);
   });
 
   it("refuses a payload without the execution context as a wiring error, not an input error", async () => {
