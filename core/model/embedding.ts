@@ -63,3 +63,28 @@ export function scatterDense(indices: tf.Tensor2D, values: tf.Tensor1D, shape: [
   });
   return scatter(values) as tf.Tensor2D;
 }
+
+/**
+ * Mean softmax cross-entropy of `logits` `[n, classes]` against integer `labels` `[n]`, with the
+ * gradient `(softmax − one-hot) / n` written out. TF.js's `losses.softmaxCrossEntropy` needs a dense
+ * one-hot and runs `exp` over the logits twice (log-sum-exp forward, softmax backward) on the wasm
+ * backend's scalar Exp kernel — a third of a training step; the fused Softmax kernel runs once here.
+ */
+export function sparseSoftmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
+  const [rows, classes] = logits.shape;
+  const picked = Int32Array.from(labels, (label, row) => row * classes + label);
+  const loss = tf.customGrad((...inputs) => {
+    const source = inputs[0] as tf.Tensor2D;
+    const save = inputs[1] as tf.GradSaveFunc;
+    const probabilities = tf.softmax(source);
+    save([probabilities]);
+    const targetProbabilities = tf.gather(tf.reshape(probabilities, [-1]), tf.tensor1d(picked, "int32"));
+    // Floored so an underflowed target probability reports a large loss instead of Infinity.
+    return {
+      value: tf.neg(tf.mean(tf.log(tf.maximum(targetProbabilities, 1e-30)))),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.mul(tf.sub(saved[0] as tf.Tensor, tf.oneHot(tf.tensor1d(labels, "int32"), classes)), tf.div(dy, rows)),
+    };
+  });
+  return loss(logits) as tf.Scalar;
+}

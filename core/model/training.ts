@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { TimedSession } from "../baselines/sknn.ts";
 import { hitRate, meanReciprocalRank } from "../evaluation/metrics.ts";
 import type { TrainingParameters } from "../pipeline/execution-input.ts";
-import { gatherRows } from "./embedding.ts";
+import { gatherRows, sparseSoftmaxCrossEntropy } from "./embedding.ts";
 import { type Batch, lengthBucketedBatches, type Sequence, toBatch, toSequences } from "./examples.ts";
 import { createModelWeights, type ModelConfig, parameterCount, SessionModel, WEIGHT_NAMES } from "./gru4rec.ts";
 import { BlendTuner, NEIGHBOUR_DEFAULTS, SessionNeighbours } from "./neighbours.ts";
@@ -231,13 +231,10 @@ export async function trainSessionModel(
     });
     const scored = gatherRows(representation, tf.tensor1d(batch.positions, "int32")) as tf.Tensor2D;
     if (fullSoftmax) {
-      const labels = tf.tensor1d(
-        Int32Array.from(batch.targets, (target) => target - 1),
-        "int32",
-      );
+      const labels = Int32Array.from(batch.targets, (target) => target - 1);
       const pairs = sessionItemPairs(batch.inputs, batch.length, batch.positions);
       const logits = tf.add(model.scoreAll(scored), model.repeatScores(pairs, batch.positions.length, vocabulary.size));
-      return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, vocabulary.size), logits);
+      return sparseSoftmaxCrossEntropy(logits as tf.Tensor2D, labels);
     }
     // Candidates: every target in the batch (in-batch negatives), every item the batch reads (so
     // repeat scores have a column) plus shared sampled negatives.
@@ -247,16 +244,13 @@ export async function trainSessionModel(
     for (const item of sampler.sample(parameters.negativeSamples, random))
       if (!column.has(item)) column.set(item, column.size);
     const candidates = tf.tensor1d(Int32Array.from(column.keys()), "int32");
-    const labels = tf.tensor1d(
-      Int32Array.from(batch.targets, (target) => column.get(target) as number),
-      "int32",
-    );
+    const labels = Int32Array.from(batch.targets, (target) => column.get(target) as number);
     const pairs = sessionItemPairs(batch.inputs, batch.length, batch.positions, (item) => column.get(item));
     const logits = tf.add(
       tf.sub(model.scoreCandidates(scored, candidates), tf.gather(logQ, candidates)),
       model.repeatScores(pairs, batch.positions.length, column.size),
     );
-    return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, column.size), logits);
+    return sparseSoftmaxCrossEntropy(logits as tf.Tensor2D, labels);
   };
 
   const epochs: EpochMetrics[] = [];

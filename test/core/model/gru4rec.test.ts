@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../../core/model/backend.ts";
-import { gatherRows, matMul, scatterDense } from "../../../core/model/embedding.ts";
+import { gatherRows, matMul, scatterDense, sparseSoftmaxCrossEntropy } from "../../../core/model/embedding.ts";
 import { createModelWeights, parameterCount, SessionModel } from "../../../core/model/gru4rec.ts";
 import { SeededRandom } from "../../../core/model/random.ts";
 
@@ -52,6 +52,19 @@ describe("scatterDense", () => {
       tf.sum(tf.mul(scatterDense(indices, source as tf.Tensor1D, [2, 3]), upstream)),
     )(values);
     expect(gradient.arraySync()).toEqual([3, 4, 3]);
+  });
+});
+
+describe("sparseSoftmaxCrossEntropy", () => {
+  it("matches tf.losses.softmaxCrossEntropy with one-hot labels, value and gradient", () => {
+    const logits = tf.mul(tf.randomNormal([6, 9], 0, 1, "float32", 4), 5) as tf.Tensor2D;
+    const labels = Int32Array.from([0, 8, 3, 3, 5, 1]);
+    const stock = (x: tf.Tensor) =>
+      tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, "int32"), 9), x as tf.Tensor2D) as tf.Scalar;
+    const ours = (x: tf.Tensor) => sparseSoftmaxCrossEntropy(x as tf.Tensor2D, labels);
+    expect(ours(logits).dataSync()[0]).toBeCloseTo(stock(logits).dataSync()[0] as number, 5);
+    const difference = tf.max(tf.abs(tf.sub(tf.grad(ours)(logits), tf.grad(stock)(logits))));
+    expect(difference.dataSync()[0]).toBeLessThan(1e-6);
   });
 });
 
