@@ -6,9 +6,10 @@
  * - `modelSeconds`: scoring the model alone on every point (the target: 100k points < 60 s);
  * - `suiteSeconds`: the whole suite — model, three baselines, a re-scored champion (co-occurrence
  *   standing in), bootstrap, slices, behavioural tests.
- * The model (`--model`, default `gru`): the session GRU of core/model (embedding 100, hidden 100,
- * max length 20) over the synthetic catalogue with seeded, untrained weights — scoring time does not
- * depend on the weights' values — packed to model.tar.gz and loaded back with `loadModelRecommender`,
+ * The model (`--model`, default `gru`): the served model of core/model — the GRU at the default
+ * hyper-parameters blended with its session-kNN over the training sessions — over the synthetic
+ * catalogue with seeded, untrained weights (scoring time does not depend on the weights' values),
+ * packed to model.tar.gz and loaded back with `loadModelRecommender`,
  * on the TF.js backend `selectBackend` picks (wasm here); `sknn`: V-SkNN stands in; or a trained
  * model.tar.gz's path. The output says which; the GRU's HR is meaningless (untrained).
  */
@@ -81,7 +82,7 @@ async function measure(points: number, items: number, modelKind: string): Promis
     let uri = modelKind;
     if (modelKind === "gru") {
       uri = join(await mkdtemp(join(tmpdir(), "pms-bench-eval-")), "model.tar.gz");
-      await store.put(uri, await untrainedGruArchive(train.map((session) => session.items)));
+      await store.put(uri, await untrainedGruArchive(train));
     }
     const loaded = await loadModelRecommender(store, uri);
     model = loaded;
@@ -140,17 +141,27 @@ async function measure(points: number, items: number, modelKind: string): Promis
   };
 }
 
-/** The pipeline's model architecture and artifact format, with seeded weights instead of trained ones. */
-async function untrainedGruArchive(sessions: readonly (readonly string[])[]): Promise<Uint8Array> {
+/**
+ * The pipeline's model architecture and artifact format — the GRU and its session-kNN, blended at the
+ * untuned weight — with seeded weights instead of trained ones.
+ */
+async function untrainedGruArchive(
+  sessions: readonly { items: readonly string[]; session_start_ms: number }[],
+): Promise<Uint8Array> {
   const { packModelArchive } = await import("../core/model/artifact.ts");
   const { selectBackend } = await import("../core/model/backend.ts");
   const { createModelWeights, SessionModel } = await import("../core/model/gru4rec.ts");
   const { SeededRandom } = await import("../core/model/random.ts");
   const { DEFAULT_TRAINING_PARAMETERS } = await import("../core/model/parameters.ts");
   const { ItemVocabulary } = await import("../core/model/vocabulary.ts");
+  const { NEIGHBOUR_DEFAULTS, SessionNeighbours } = await import("../core/model/neighbours.ts");
+  const { UNTUNED_BLEND_WEIGHT } = await import("../core/model/training.ts");
   const backend = await selectBackend({ log: () => {} });
   const parameters = DEFAULT_TRAINING_PARAMETERS;
-  const vocabulary = ItemVocabulary.build(sessions, parameters.minItemCount);
+  const vocabulary = ItemVocabulary.build(
+    sessions.map((session) => session.items),
+    parameters.minItemCount,
+  );
   const config = {
     vocabularySize: vocabulary.size,
     embeddingDim: parameters.embeddingDim,
@@ -161,6 +172,11 @@ async function untrainedGruArchive(sessions: readonly (readonly string[])[]): Pr
   const archive = await packModelArchive({
     model,
     vocabulary,
+    neighbours: new SessionNeighbours(
+      { ...NEIGHBOUR_DEFAULTS, weight: UNTUNED_BLEND_WEIGHT },
+      SessionNeighbours.encodeSessions(sessions, vocabulary),
+      vocabulary,
+    ),
     metadata: {
       runId: "bench-eval",
       hyperparameters: parameters,

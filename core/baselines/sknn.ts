@@ -8,6 +8,11 @@ export interface SknnOptions {
   readonly neighbours?: number;
   /** Most recent candidate sessions that contain an item of the current session. @default 500 */
   readonly sampleSize?: number;
+  /**
+   * Items whose ids are fixed up front: item `catalogue[i]` gets id i (for `forEachScoreOfIds`).
+   * @default none: ids in order of first appearance
+   */
+  readonly catalogue?: readonly string[];
 }
 
 /** A training session with the time that orders sessions for "most recent" sampling. */
@@ -52,6 +57,8 @@ export class SknnRecommender implements Recommender {
   // Scratch space reused by every query instead of allocating per session.
   private readonly candidateMark: Int32Array;
   private candidates = new Int32Array(0);
+  /** Per known item of the query, the next position in its session list (the merge's cursors). */
+  private heads = new Int32Array(0);
   private readonly similarity: Float64Array;
   private readonly lastSharedStep: Int32Array;
   private readonly itemWeight: Float64Array;
@@ -64,6 +71,7 @@ export class SknnRecommender implements Recommender {
   constructor(trainingSessions: readonly TimedSession[], options: SknnOptions = {}) {
     this.neighbours = options.neighbours ?? 100;
     this.sampleSize = options.sampleSize ?? 500;
+    for (const sku of options.catalogue ?? []) this.intern(sku);
     const ordered = trainingSessions
       .map((session, index) => ({ session, index }))
       .sort((a, b) => (a.session.session_start_ms ?? 0) - (b.session.session_start_ms ?? 0) || a.index - b.index);
@@ -144,6 +152,28 @@ export class SknnRecommender implements Recommender {
     for (const item of this.score(session)) visit(this.skus[item] as string, this.itemScore[item] as number);
   }
 
+  /**
+   * `forEachScore` for a session already given as item ids (positions in `catalogue` when it was
+   * passed to the constructor): no SKU lookups on the way in or out.
+   */
+  forEachScoreOfIds(session: readonly number[], visit: (id: number, score: number) => void): void {
+    const stamp = ++this.stamp;
+    const known: number[] = [];
+    for (let position = 0; position < session.length; position++) {
+      const id = session[position] as number;
+      if (id < 0 || id >= this.skus.length) continue;
+      if (this.itemMark[id] !== stamp) {
+        this.itemMark[id] = stamp;
+        known.push(id);
+      }
+      this.itemWeight[id] = (position + 1) / session.length;
+      this.itemLastStep[id] = session.length - position;
+    }
+    for (const item of this.scoreKnown(stamp, known, session.length, known.length)) {
+      visit(item, this.itemScore[item] as number);
+    }
+  }
+
   /** Scores the session's neighbours' items into `itemScore`; returns the ids scored. */
   private score(session: readonly string[]): number[] {
     const stamp = ++this.stamp;
@@ -160,25 +190,45 @@ export class SknnRecommender implements Recommender {
       this.itemWeight[id] = (position + 1) / length;
       this.itemLastStep[id] = length - position;
     }
-    if (known.length === 0) return [];
-    if (this.candidates.length < known.length * this.sampleSize) {
-      this.candidates = new Int32Array(known.length * this.sampleSize);
-    }
-    const distinctItems = new Set(session).size;
+    return this.scoreKnown(stamp, known, length, new Set(session).size);
+  }
 
+  /**
+   * The scoring proper, for the distinct known items of a session (marked with `stamp`, their
+   * position weights and last steps set): `length` and `distinctItems` count every item of it.
+   */
+  private scoreKnown(stamp: number, known: readonly number[], length: number, distinctItems: number): number[] {
+    if (known.length === 0) return [];
+    if (this.candidates.length < this.sampleSize) this.candidates = new Int32Array(this.sampleSize);
+    if (this.heads.length < known.length) this.heads = new Int32Array(known.length);
+
+    // The `sampleSize` most recent sessions holding any known item: a merge of the items' session
+    // lists (each most recent first) that stops once it has enough, instead of collecting and
+    // sorting every list — long sessions of popular items hold thousands of candidates.
+    known.forEach((item, list) => {
+      this.heads[list] = this.itemStart[item] as number;
+    });
     let found = 0;
-    for (const item of known) {
-      for (let at = this.itemStart[item] as number; at < (this.itemStart[item + 1] as number); at++) {
-        const candidate = this.itemSessions[at] as number;
-        if (this.candidateMark[candidate] === stamp) continue;
-        this.candidateMark[candidate] = stamp;
-        this.candidates[found++] = candidate;
+    while (found < this.sampleSize) {
+      let bestList = -1;
+      let bestSession = -1;
+      for (let list = 0; list < known.length; list++) {
+        const head = this.heads[list] as number;
+        if (head >= (this.itemStart[(known[list] as number) + 1] as number)) continue;
+        const session = this.itemSessions[head] as number;
+        if (session > bestSession) {
+          bestSession = session;
+          bestList = list;
+        }
       }
+      if (bestList < 0) break;
+      this.heads[bestList] = (this.heads[bestList] as number) + 1;
+      if (this.candidateMark[bestSession] === stamp) continue;
+      this.candidateMark[bestSession] = stamp;
+      this.candidates[found++] = bestSession;
     }
-    // Oldest first (typed-array sort is numeric); keep the `sampleSize` most recent.
-    let candidates = this.candidates.subarray(0, found);
-    candidates.sort();
-    if (found > this.sampleSize) candidates = candidates.subarray(found - this.sampleSize);
+    // Oldest first, as the neighbour selection below expects.
+    const candidates = this.candidates.subarray(0, found).reverse();
 
     // Every candidate shares an item with the session, so every similarity is positive.
     for (const candidate of candidates) {

@@ -193,6 +193,17 @@ export class SessionModel {
     return scatterDense(tf.tensor2d(pairs.indices, [pairs.count, 2], "int32"), bonus, [rows, columns]);
   }
 
+  /**
+   * `logits` with the repeat scores added at the pairs (distinct per row): one copy of the logits
+   * (TensorScatterUpdate) instead of a dense scatter and an add over `[rows, items]`. Inference only.
+   */
+  addRepeatScores(logits: tf.Tensor2D, pairs: SessionItemPairs): tf.Tensor2D {
+    if (pairs.count === 0) return logits;
+    const cells = tf.tensor2d(pairs.indices, [pairs.count, 2], "int32");
+    const bonus = tf.gather(this.weights.repeat_bonus, tf.tensor1d(pairs.recency, "int32"));
+    return tf.tensorScatterUpdate(logits, cells, tf.add(tf.gatherND(logits, cells), bonus)) as tf.Tensor2D;
+  }
+
   /** The last `maxLength` items of each session, padded into one batch, and each session's last position. */
   lastInputs(sessions: readonly (readonly number[])[]): { inputs: Int32Array; length: number; last: Int32Array } {
     const length = Math.max(1, ...sessions.map((session) => Math.min(session.length, this.config.maxLength)));

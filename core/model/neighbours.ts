@@ -28,14 +28,6 @@ export const BLEND_WEIGHTS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] as
 
 const BLEND_K = 20;
 
-/** Sparse blend terms for a batch: `w·s/max(s)` at (row, item − 1), ready to add to `[rows, items]` scores. */
-export interface BlendTerms {
-  /** `[m × 2]` row-major (row, column). */
-  readonly indices: Int32Array;
-  readonly values: Float32Array;
-  readonly count: number;
-}
-
 export class SessionNeighbours {
   private readonly knn: SknnRecommender;
 
@@ -43,11 +35,12 @@ export class SessionNeighbours {
   constructor(
     readonly settings: NeighbourSettings,
     readonly sessions: readonly (readonly number[])[],
-    private readonly vocabulary: ItemVocabulary,
+    vocabulary: ItemVocabulary,
   ) {
+    // Item id i of the kNN is vocabulary index i + 1: queries and votes need no SKU lookups.
     this.knn = new SknnRecommender(
       sessions.map((items, index) => ({ items: items.map((item) => vocabulary.skuAt(item)), session_start_ms: index })),
-      { neighbours: settings.neighbours, sampleSize: settings.sampleSize },
+      { neighbours: settings.neighbours, sampleSize: settings.sampleSize, catalogue: vocabulary.items },
     );
   }
 
@@ -60,45 +53,28 @@ export class SessionNeighbours {
       .filter((items) => items.length > 0);
   }
 
-  withWeight(weight: number): SessionNeighbours {
-    return new SessionNeighbours({ ...this.settings, weight }, this.sessions, this.vocabulary);
-  }
-
   /** Each session's kNN scores over item indices, normalised by the session's best (so in [0, 1]). */
   normalisedScores(
-    sessions: readonly (readonly string[])[],
+    sessions: readonly (readonly number[])[],
     visit: (row: number, item: number, score: number) => void,
-  ) {
+  ): void {
+    const items: number[] = [];
+    const scores: number[] = [];
     sessions.forEach((session, row) => {
+      items.length = 0;
+      scores.length = 0;
       let best = 0;
-      const items: number[] = [];
-      const scores: number[] = [];
-      this.knn.forEachScore(session, (sku, score) => {
-        const item = this.vocabulary.indexOf(sku);
-        if (item === undefined) return;
-        items.push(item);
-        scores.push(score);
-        if (score > best) best = score;
-      });
+      this.knn.forEachScoreOfIds(
+        session.map((item) => item - 1),
+        (id, score) => {
+          items.push(id + 1);
+          scores.push(score);
+          if (score > best) best = score;
+        },
+      );
       if (best <= 0) return;
-      items.forEach((item, at) => {
-        visit(row, item, (scores[at] as number) / best);
-      });
+      for (let at = 0; at < items.length; at++) visit(row, items[at] as number, (scores[at] as number) / best);
     });
-  }
-
-  /** The weighted terms to add to `(1 − w)·p` for a batch of sessions (SKUs, last `maxLength`). */
-  blendTerms(sessions: readonly (readonly string[])[]): BlendTerms {
-    const indices: number[] = [];
-    const values: number[] = [];
-    const weight = this.settings.weight;
-    if (weight > 0) {
-      this.normalisedScores(sessions, (row, item, score) => {
-        indices.push(row, item - 1);
-        values.push(weight * score);
-      });
-    }
-    return { indices: Int32Array.from(indices), values: Float32Array.from(values), count: values.length };
   }
 
   /** CSR layout for the archive: `[sessionCount, offsets (sessionCount + 1)…, items…]` as int32. */
@@ -153,8 +129,8 @@ export class BlendTuner {
 
   constructor(private readonly neighbours: SessionNeighbours) {}
 
-  /** `probabilities`: `[rows × items]` (column j is item j + 1); `targets`: item indices. */
-  add(probabilities: Float32Array, items: number, prefixes: readonly (readonly string[])[], targets: Int32Array): void {
+  /** `probabilities`: `[rows × items]` (column j is item j + 1); prefixes and targets: item indices. */
+  add(probabilities: Float32Array, items: number, prefixes: readonly (readonly number[])[], targets: Int32Array): void {
     const knn = prefixes.map(() => new Map<number, number>());
     this.neighbours.normalisedScores(prefixes, (row, item, score) => {
       knn[row]?.set(item, score);

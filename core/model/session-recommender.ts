@@ -43,37 +43,24 @@ export class SessionRecommender implements LoadedModel {
       const ordered = order.rows.map((row) => encoded[row] as number[]);
       const { inputs, length, last } = this.model.lastInputs(ordered);
       const pairs = sessionItemPairs(inputs, length, last);
-      const weight = this.neighbours?.settings.weight ?? 0;
-      const blend = this.neighbours?.blendTerms(
-        ordered.map((items) => items.slice(-maxLength).map((item) => this.vocabulary.skuAt(item))),
-      );
-      const { values, indices } = tf.tidy(() => {
+      const probabilities = tf.tidy(() => {
         const parts = order.buckets.map((rows) => this.model.encodeLast(rows.map((row) => encoded[row] as number[])));
         const representation = parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 0);
-        const logits = tf.add(
-          this.model.scoreAllForInference(representation, output),
-          this.model.repeatScores(pairs, ordered.length, this.vocabulary.size),
-        );
-        // A full softmax then top-k: on wasm the fused softmax kernel is cheaper than a separate
-        // logSumExp next to a top-k over the logits (measured 80 ms vs 180 ms for 512 × 20k).
-        const probabilities = tf.softmax(logits);
-        if (!blend || blend.count === 0 || weight === 0) return tf.topk(probabilities, depth, true);
-        const knn = tf.scatterND(tf.tensor2d(blend.indices, [blend.count, 2], "int32"), blend.values, [
-          ordered.length,
-          this.vocabulary.size,
-        ]);
-        return tf.topk(tf.add(tf.mul(probabilities, 1 - weight), knn), depth, true);
+        const logits = this.model.addRepeatScores(this.model.scoreAllForInference(representation, output), pairs);
+        return tf.softmax(logits);
       });
-      const [scores, columns] = await Promise.all([values.data(), indices.data()]);
-      values.dispose();
-      indices.dispose();
+      // Top-k in JavaScript over the copied probabilities: on wasm the TopK kernel takes longer than
+      // the copy and a scan (measured on 512 × 20k), and the scan blends in the neighbours' votes
+      // on the way (an item's kNN score is only known here).
+      const values = (await probabilities.data()) as Float32Array;
+      probabilities.dispose();
+      const items = this.vocabulary.size;
       order.rows.forEach((row, position) => {
-        const list: Recommendation[] = [];
-        for (let rank = 0; rank < depth; rank++) {
-          const offset = position * depth + rank;
-          list.push({ sku: this.vocabulary.skuAt((columns[offset] as number) + 1), score: scores[offset] as number });
-        }
-        recommendations[row] = list;
+        recommendations[row] = this.rank(
+          values.subarray(position * items, (position + 1) * items),
+          (ordered[position] as number[]).slice(-maxLength),
+          depth,
+        );
       });
     }
     fallback.forEach((isFallback, row) => {
@@ -81,6 +68,35 @@ export class SessionRecommender implements LoadedModel {
     });
     return { recommendations, fallback };
   }
+
+  /**
+   * One session's ranking: `(1 − w)·p + w·s` best first (p alone without neighbours), by insertion
+   * into a `depth`-long list (depth ≤ 100, and most items fall below the list's last at once).
+   * Ties keep the lower item index first, as TF.js's topk does.
+   */
+  private rank(probabilities: Float32Array, session: readonly number[], depth: number): Recommendation[] {
+    const weight = this.neighbours?.settings.weight ?? 0;
+    this.knnScores ??= new Float32Array(this.vocabulary.size);
+    const knnScores = this.knnScores;
+    const voted: number[] = [];
+    if (this.neighbours && weight > 0) {
+      this.neighbours.normalisedScores([session], (_, item, score) => {
+        knnScores[item - 1] = score;
+        voted.push(item - 1);
+      });
+    }
+    const bestColumns = new Int32Array(depth);
+    const bestScores = new Float32Array(depth);
+    const found = selectTop(probabilities, knnScores, 1 - weight, weight, bestColumns, bestScores);
+    for (const column of voted) knnScores[column] = 0;
+    return Array.from(bestColumns.subarray(0, found), (column, rank) => ({
+      sku: this.vocabulary.skuAt(column + 1),
+      score: bestScores[rank] as number,
+    }));
+  }
+
+  /** The current session's kNN scores by column, zeroed again after each use. */
+  private knnScores: Float32Array | undefined;
 
   async recommend(sessions: readonly (readonly string[])[], k: number): Promise<Recommendation[][]> {
     return (await this.recommendWithFallback(sessions, k)).recommendations;
@@ -102,6 +118,38 @@ export class SessionRecommender implements LoadedModel {
     }
     this.model.dispose();
   }
+}
+
+/**
+ * The best `columns.length` columns of `keep·p + weight·s`, best first, written into `columns` and
+ * `scores`; returns how many were found. Insertion into the short list: most columns fall below its
+ * last entry at once, so the scan costs one multiply-add and one comparison per column.
+ */
+function selectTop(
+  probabilities: Float32Array,
+  knnScores: Float32Array,
+  keep: number,
+  weight: number,
+  columns: Int32Array,
+  scores: Float32Array,
+): number {
+  const depth = columns.length;
+  let found = 0;
+  let worst = Number.NEGATIVE_INFINITY;
+  for (let column = 0; column < probabilities.length; column++) {
+    const score = keep * (probabilities[column] as number) + weight * (knnScores[column] as number);
+    if (score <= worst) continue;
+    let at = found < depth ? found++ : depth - 1;
+    while (at > 0 && score > (scores[at - 1] as number)) {
+      scores[at] = scores[at - 1] as number;
+      columns[at] = columns[at - 1] as number;
+      at--;
+    }
+    scores[at] = score;
+    columns[at] = column;
+    if (found === depth) worst = scores[depth - 1] as number;
+  }
+  return found;
 }
 
 /** Upper bounds of the encoding buckets; the last bucket takes everything longer. */

@@ -149,7 +149,6 @@ export function validationRanks(model: SessionModel, sequences: readonly Sequenc
  */
 export function tuneBlend(
   model: SessionModel,
-  vocabulary: ItemVocabulary,
   sequences: readonly Sequence[],
   neighbours: SessionNeighbours,
   batchSize = 256,
@@ -160,7 +159,7 @@ export function tuneBlend(
     const probabilities = tf.tidy(() => tf.softmax(scoredLogits(model, batch)));
     const prefixes = Array.from(batch.positions, (position) => {
       const rowStart = position - (position % batch.length);
-      return Array.from(batch.inputs.subarray(rowStart, position + 1), (item) => vocabulary.skuAt(item));
+      return Array.from(batch.inputs.subarray(rowStart, position + 1));
     });
     tuner.add(probabilities.dataSync() as Float32Array, items, prefixes, batch.targets);
     probabilities.dispose();
@@ -329,7 +328,6 @@ export async function trainSessionModel(
     validationSequences.length > 0
       ? tuneBlend(
           model,
-          vocabulary,
           validationSequences,
           new SessionNeighbours(untuned, SessionNeighbours.encodeSessions(train, vocabulary), vocabulary),
         )

@@ -37,22 +37,24 @@ describe("SessionNeighbours", () => {
     expect(() => SessionNeighbours.fromBinary(outside, settings, vocabulary)).toThrow(/outside the vocabulary/);
   });
 
-  it("gives blend terms of weight × score / best score, the best at exactly the weight", () => {
+  it("scores each session's neighbours' items normalised by the session's best, the best at exactly 1", () => {
     const neighbours = new SessionNeighbours(settings, chainHistory(), vocabulary);
-    const terms = neighbours.blendTerms([["sku-4"], ["no-such-sku"]]);
-    expect(terms.count).toBeGreaterThan(0);
-    expect(Math.max(...terms.values)).toBeCloseTo(0.5, 6);
-    expect(Array.from(terms.indices).filter((_, at) => at % 2 === 0)).toEqual(new Array(terms.count).fill(0));
-    // The chain's successor of item 4 is among the voted columns.
-    const columns = Array.from(terms.indices).filter((_, at) => at % 2 === 1);
-    expect(columns).toContain(index(5) - 1);
-    expect(neighbours.withWeight(0).blendTerms([["sku-4"]]).count).toBe(0);
+    const votes: [number, number, number][] = [];
+    neighbours.normalisedScores([[index(4)], [], [index(7)]], (row, item, score) => votes.push([row, item, score]));
+    expect(new Set(votes.map(([row]) => row))).toEqual(new Set([0, 2]));
+    for (const row of [0, 2]) {
+      const scores = votes.filter(([voteRow]) => voteRow === row).map(([, , score]) => score);
+      expect(Math.max(...scores)).toBe(1);
+      expect(Math.min(...scores)).toBeGreaterThan(0);
+    }
+    // The chain's successor of item 4 is among the voted items.
+    expect(votes.filter(([row]) => row === 0).map(([, item]) => item)).toContain(index(5));
   });
 });
 
 describe("BlendTuner", () => {
   const even = Array.from({ length: ITEMS / 2 }, (_, half) => 2 * half);
-  const prefixes = even.map((item) => [`sku-${item}`]);
+  const prefixes = even.map((item) => [index(item)]);
   const successors = Int32Array.from(even, (item) => index(item + 1));
   /** Five sessions per even item: [item, partner(item)]. */
   const pairedHistory = (partner: (item: number) => number) =>

@@ -80,12 +80,11 @@ async function reference(
         (sku, score) => knn.set(sku, score),
       );
       const best = Math.max(0, ...knn.values());
-      if (best > 0) {
-        blended = blended.map(
-          (p, column) =>
-            (1 - neighbours.weight) * p + (neighbours.weight * (knn.get(vocabulary.skuAt(column + 1)) ?? 0)) / best,
-        );
-      }
+      blended = blended.map(
+        (p, column) =>
+          (1 - neighbours.weight) * p +
+          (best > 0 ? (neighbours.weight * (knn.get(vocabulary.skuAt(column + 1)) ?? 0)) / best : 0),
+      );
     }
     lists[row] = blended
       .map((score, column) => ({ sku: vocabulary.skuAt(column + 1), score }))
