@@ -1,11 +1,12 @@
 import { request as httpRequest } from "node:http";
+import { availableParallelism } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POPULAR_FALLBACK_SIZE } from "../../core/model/artifact.ts";
 import { selectBackend } from "../../core/model/backend.ts";
 import { SessionRecommender } from "../../core/model/session-recommender.ts";
 import { trainSessionModel } from "../../core/model/training.ts";
 import type { InvocationResponse } from "../../core/ports/model-host.ts";
-import { type RunningServer, startServer } from "../../training-image/src/serve.ts";
+import { type RunningServer, servingWorkers, startServer } from "../../training-image/src/serve.ts";
 import { chainSessions, SMALL_PARAMETERS } from "../core/model/fixture.ts";
 
 let model: SessionRecommender;
@@ -239,6 +240,18 @@ describe("POST /invocations", () => {
     expect(smallBody.recommendations[0]?.map((item) => item.sku)).toEqual(
       expected[10]?.slice(0, 2).map((item) => item.sku),
     );
+  });
+});
+
+describe("servingWorkers", () => {
+  it("is one process per CPU unless PMS_SERVE_WORKERS says otherwise", () => {
+    expect(servingWorkers({})).toBe(availableParallelism());
+    expect(servingWorkers({ PMS_SERVE_WORKERS: "" })).toBe(availableParallelism());
+    expect(servingWorkers({ PMS_SERVE_WORKERS: "3" })).toBe(3);
+  });
+
+  it.each(["0", "1.5", "two"])("rejects PMS_SERVE_WORKERS=%s, naming the variable", (value) => {
+    expect(() => servingWorkers({ PMS_SERVE_WORKERS: value })).toThrow(/PMS_SERVE_WORKERS/);
   });
 });
 

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import type { LoadedModel } from "../../core/model/load.ts";
 import type { InvocationResponse, Recommendation } from "../../core/ports/model-host.ts";
@@ -35,6 +36,20 @@ export const InvocationRequestSchema = z
     k: z.number().int().min(1).max(MAX_K).default(DEFAULT_K),
   })
   .strict();
+
+/**
+ * Serving processes: `PMS_SERVE_WORKERS`, else one per CPU, as SageMaker's own model servers run.
+ * Inference on wasm is single-threaded, so a second process is the only way to use a second core.
+ */
+export function servingWorkers(env: Readonly<Record<string, string | undefined>>): number {
+  const configured = env.PMS_SERVE_WORKERS;
+  if (configured === undefined || configured === "") return availableParallelism();
+  const workers = Number(configured);
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new Error(`PMS_SERVE_WORKERS must be a whole number ≥ 1, not "${configured}"`);
+  }
+  return workers;
+}
 
 export interface ServerOptions {
   readonly model: LoadedModel;
