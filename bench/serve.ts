@@ -1,8 +1,9 @@
 /**
- * `npm run bench -- serve [--model <model.tar.gz>] [--data <clicks.tsv>] [--duration 10] [--workers 1]`
+ * `npm run bench -- serve [--model <model.tar.gz>] [--data <clicks.tsv>] [--duration 10] [--workers <n>]`
  *
- * Starts the serving entry point as its own process (as the container runs it) and drives it with
- * autocannon at 1, 16 and 64 connections, one test-day session prefix per request, k = 20.
+ * Starts the serving entry point as its own process (as the container runs it, with its default
+ * worker count unless `--workers` is given) and drives it with autocannon at 1, 16 and 64
+ * connections: one request per connection at a time, one test-day session prefix per request, k = 20.
  * Goals: ≥ 1,500 req/s at 64 connections with p99 ≤ 50 ms; p99 ≤ 10 ms at 1 connection.
  * The model defaults to the one `npm run bench -- model` leaves in bench/results/.
  */
@@ -10,6 +11,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { loadavg } from "node:os";
 import autocannon from "autocannon";
+import { servingWorkers } from "../training-image/src/serve.ts";
 import { readClickLog, splitByDay } from "./click-log.ts";
 
 function flag(args: string[], name: string, fallback: string): string {
@@ -36,7 +38,8 @@ export async function run(args: string[]): Promise<unknown> {
   const data = flag(args, "--data", "../shared/data/yoochoose-clicks-100k_train_full.txt");
   const duration = Number(flag(args, "--duration", "10"));
   const port = Number(flag(args, "--port", "18080"));
-  const workers = Number(flag(args, "--workers", "1"));
+  // The server's own default unless given, passed explicitly so the results name it.
+  const workers = Number(flag(args, "--workers", String(servingWorkers(process.env))));
   if (!existsSync(model)) throw new Error(`No model at ${model}: run \`npm run bench -- model\` first or pass --model`);
 
   const { test } = splitByDay(await readClickLog(data), "2014-04-06");
@@ -69,6 +72,7 @@ export async function run(args: string[]): Promise<unknown> {
     await waitForPing(url, child);
     const results = [];
     for (const connections of [1, 16, 64]) {
+      const loadBefore = Number(loadavg()[0]?.toFixed(2));
       let next = 0;
       const result = await autocannon({
         url: `${url}/invocations`,
@@ -91,6 +95,7 @@ export async function run(args: string[]): Promise<unknown> {
         non2xx: result.non2xx,
         errors: result.errors,
         timeouts: result.timeouts,
+        loadAverageBefore: loadBefore,
         loadAverage: Number(loadavg()[0]?.toFixed(2)),
       };
       console.error(JSON.stringify(figures));

@@ -13,10 +13,13 @@ const ENTRY = new URL("../../training-image/src/main.ts", import.meta.url).pathn
 let folder: string;
 let modelPath: string;
 
-function start(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function start(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ["--import", "tsx", ENTRY, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, PMS_TF_BACKEND: "wasm" },
+    env: { ...process.env, PMS_TF_BACKEND: "wasm", ...env },
   });
   let output = "";
   child.stdout?.on("data", (chunk) => (output += String(chunk)));
@@ -56,7 +59,7 @@ afterAll(async () => {
 
 describe("main.ts", () => {
   it("serve: loads model.tar.gz, answers /ping and /invocations, and exits 0 on SIGTERM", async () => {
-    const server = start(["serve", "--model", modelPath, "--port", "0", "--host", "127.0.0.1"]);
+    const server = start(["serve", "--model", modelPath, "--port", "0", "--host", "127.0.0.1", "--workers", "1"]);
     const deadline = Date.now() + 60_000;
     let port: number | undefined;
     while (!port && Date.now() < deadline) {
@@ -87,6 +90,15 @@ describe("main.ts", () => {
     expect((await fetch(`http://127.0.0.1:${ports[0]}/ping`)).status).toBe(200);
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
+  });
+
+  it("serve: an invalid PMS_SERVE_WORKERS exits 1 naming it", async () => {
+    // Act
+    const server = start(["serve", "--model", modelPath, "--port", "0"], { PMS_SERVE_WORKERS: "two" });
+
+    // Assess
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toMatch(/PMS_SERVE_WORKERS must be a whole number/);
   });
 
   it("train: a missing flag exits 1 naming it", async () => {

@@ -1,11 +1,12 @@
 import { request as httpRequest } from "node:http";
+import { availableParallelism } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POPULAR_FALLBACK_SIZE } from "../../core/model/artifact.ts";
 import { selectBackend } from "../../core/model/backend.ts";
 import { SessionRecommender } from "../../core/model/session-recommender.ts";
 import { trainSessionModel } from "../../core/model/training.ts";
 import type { InvocationResponse } from "../../core/ports/model-host.ts";
-import { type RunningServer, startServer } from "../../training-image/src/serve.ts";
+import { type RunningServer, servingWorkers, startServer } from "../../training-image/src/serve.ts";
 import { chainSessions, SMALL_PARAMETERS } from "../core/model/fixture.ts";
 
 let model: SessionRecommender;
@@ -129,6 +130,40 @@ describe("POST /invocations", () => {
     expect((await invoke({ sessions: [["sku-1"]], k: 1 })).status).toBe(200);
   });
 
+  it("answers 500 when a pass fails, also for a request scored in parts, and keeps serving", async () => {
+    // Prepare: passes of at most 2 sessions; the second pass fails.
+    let pass = 0;
+    const failing = Object.create(model) as SessionRecommender;
+    failing.recommendWithFallback = async (sessions, k) => {
+      pass += 1;
+      if (pass === 2) throw new Error("scoring failed");
+      return model.recommendWithFallback(sessions, k);
+    };
+    const logged: string[] = [];
+    const flaky = await startServer({
+      model: failing,
+      port: 0,
+      host: "127.0.0.1",
+      maxBatchSessions: 2,
+      log: (line) => logged.push(line),
+    });
+    const call = async (sessions: string[][]) => {
+      const response = await fetch(`${flaky.url}/invocations`, { method: "POST", body: JSON.stringify({ sessions }) });
+      return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+    };
+
+    // Act
+    const failed = await call([["sku-1"], ["sku-2"], ["sku-3"], ["sku-4"], ["sku-5"]]);
+    const after = await call([["sku-1"]]);
+    await flaky.close();
+
+    // Assess
+    expect(failed).toEqual({ status: 500, json: { error: "Internal error while scoring" } });
+    expect(logged.some((line) => line.includes("scoring failed"))).toBe(true);
+    expect(after.status).toBe(200);
+    expect(pass).toBe(3);
+  });
+
   it("answers 404 and 405 for other routes and methods", async () => {
     expect((await post("", "/predict")).status).toBe(404);
     expect((await post("", "/invocations", "GET")).status).toBe(405);
@@ -164,6 +199,59 @@ describe("POST /invocations", () => {
     expect(passes.reduce((sum, count) => sum + count, 0)).toBe(24);
     expect(passes.length).toBeLessThan(12);
     expect(Math.max(...passes)).toBeGreaterThan(1);
+  });
+
+  it("scores a request larger than a pass in parts, and lets one that arrives meanwhile in after one pass", async () => {
+    // Prepare: passes of at most 4 sessions, 50 ms each; a 10-session request, then a 1-session one
+    // sent while the large one's first pass runs.
+    const passes: number[] = [];
+    const slow = Object.create(model) as SessionRecommender;
+    slow.recommendWithFallback = async (sessions, k) => {
+      passes.push(sessions.length);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return model.recommendWithFallback(sessions, k);
+    };
+    const bounded = await startServer({ model: slow, port: 0, host: "127.0.0.1", maxBatchSessions: 4, log: () => {} });
+    const large = Array.from({ length: 10 }, (_, index) => [`sku-${index}`, `sku-${index + 2}`]);
+    const answered: string[] = [];
+    const call = (name: string, sessions: string[][], k: number) =>
+      fetch(`${bounded.url}/invocations`, { method: "POST", body: JSON.stringify({ sessions, k }) }).then(
+        async (response) => {
+          answered.push(name);
+          return (await response.json()) as InvocationResponse;
+        },
+      );
+
+    // Act
+    const largeAnswer = call("large", large, 3);
+    while (passes.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const smallAnswer = call("small", [["sku-7"]], 2);
+    const [largeBody, smallBody] = await Promise.all([largeAnswer, smallAnswer]);
+    await bounded.close();
+
+    // Assess: the small request shared the second pass; the large one's parts came back in order.
+    expect(passes).toEqual([4, 4, 3]);
+    expect(answered).toEqual(["small", "large"]);
+    const expected = await model.recommend([...large, ["sku-7"]], 3);
+    expect(largeBody.recommendations.map((list) => list.map((item) => item.sku))).toEqual(
+      expected.slice(0, 10).map((list) => list.map((item) => item.sku)),
+    );
+    expect(largeBody.fallback).toEqual(Array.from({ length: 10 }, () => false));
+    expect(smallBody.recommendations[0]?.map((item) => item.sku)).toEqual(
+      expected[10]?.slice(0, 2).map((item) => item.sku),
+    );
+  });
+});
+
+describe("servingWorkers", () => {
+  it("is one process per CPU unless PMS_SERVE_WORKERS says otherwise", () => {
+    expect(servingWorkers({})).toBe(availableParallelism());
+    expect(servingWorkers({ PMS_SERVE_WORKERS: "" })).toBe(availableParallelism());
+    expect(servingWorkers({ PMS_SERVE_WORKERS: "3" })).toBe(3);
+  });
+
+  it.each(["0", "1.5", "two"])("rejects PMS_SERVE_WORKERS=%s, naming the variable", (value) => {
+    expect(() => servingWorkers({ PMS_SERVE_WORKERS: value })).toThrow(/PMS_SERVE_WORKERS/);
   });
 });
 

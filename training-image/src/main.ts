@@ -10,7 +10,7 @@ import { RoutingArtifactStore } from "../../core/artifacts/index.ts";
 import { selectBackend } from "../../core/model/backend.ts";
 import { loadModelRecommender } from "../../core/model/load.ts";
 import { TRAINING_FLAGS } from "../../core/pipeline/run-context.ts";
-import { startServer } from "./serve.ts";
+import { servingWorkers, startServer } from "./serve.ts";
 import { runTraining } from "./train.ts";
 
 const store = new RoutingArtifactStore(() => new S3Client({}));
@@ -91,13 +91,14 @@ program
   .option("--host <host>", "address to bind", "0.0.0.0")
   .option(
     "--workers <n>",
-    "server processes sharing the port (wasm inference is single-threaded: one per core)",
+    "server processes sharing the port (default: PMS_SERVE_WORKERS, else one per CPU)",
     positiveInteger,
-    Number(process.env.PMS_SERVE_WORKERS ?? 1),
   )
-  .action(async (options: { model?: string; modelDir: string; port: number; host: string; workers: number }) => {
-    if (options.workers > 1 && cluster.isPrimary) {
-      superviseWorkers(options.workers);
+  .action(async (options: { model?: string; modelDir: string; port: number; host: string; workers?: number }) => {
+    const workers = options.workers ?? servingWorkers(process.env);
+    if (workers > 1 && cluster.isPrimary) {
+      console.log(`starting ${workers} serving processes`);
+      superviseWorkers(workers);
       return;
     }
     await selectBackend({ requireGpu: false });
