@@ -111,6 +111,9 @@ export function trainingImageServeCommand(modelUri: string, port: number): Serve
       // Local only: nothing outside this machine reaches the serving processes (the container binds 0.0.0.0).
       "--host",
       "127.0.0.1",
+      // One process: a swap runs two endpoints side by side on a laptop that also trains.
+      "--workers",
+      "1",
     ],
   };
 }
