@@ -51,6 +51,18 @@ afterAll(async () => {
   model?.dispose();
 });
 
+/** The test model behind a delay of `delayMs` per forward pass; `passes` records each pass's session count. */
+function slowModel(delayMs: number): { slow: SessionRecommender; passes: number[] } {
+  const passes: number[] = [];
+  const slow = Object.create(model) as SessionRecommender;
+  slow.recommendWithFallback = async (sessions, k) => {
+    passes.push(sessions.length);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return model.recommendWithFallback(sessions, k);
+  };
+  return { slow, passes };
+}
+
 describe("GET /ping", () => {
   it("answers 200 once the model is loaded", async () => {
     const { status, json } = await post("", "/ping", "GET");
@@ -171,13 +183,7 @@ describe("POST /invocations", () => {
 
   it("batches requests that arrive while the model is busy into shared forward passes", async () => {
     // A model that takes 50 ms a pass: requests arriving meanwhile must queue and share the next pass.
-    const passes: number[] = [];
-    const slow = Object.create(model) as SessionRecommender;
-    slow.recommendWithFallback = async (sessions, k) => {
-      passes.push(sessions.length);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      return model.recommendWithFallback(sessions, k);
-    };
+    const { slow, passes } = slowModel(50);
     const busy = await startServer({ model: slow, port: 0, host: "127.0.0.1", log: () => {} });
     const sessions = Array.from({ length: 24 }, (_, index) => [`sku-${index}`, `sku-${index + 1}`]);
     const responses = await Promise.all(
@@ -204,13 +210,7 @@ describe("POST /invocations", () => {
   it("scores a request larger than a pass in parts, and lets one that arrives meanwhile in after one pass", async () => {
     // Prepare: passes of at most 4 sessions, 50 ms each; a 10-session request, then a 1-session one
     // sent while the large one's first pass runs.
-    const passes: number[] = [];
-    const slow = Object.create(model) as SessionRecommender;
-    slow.recommendWithFallback = async (sessions, k) => {
-      passes.push(sessions.length);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      return model.recommendWithFallback(sessions, k);
-    };
+    const { slow, passes } = slowModel(50);
     const bounded = await startServer({ model: slow, port: 0, host: "127.0.0.1", maxBatchSessions: 4, log: () => {} });
     const large = Array.from({ length: 10 }, (_, index) => [`sku-${index}`, `sku-${index + 2}`]);
     const answered: string[] = [];

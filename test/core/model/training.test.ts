@@ -5,9 +5,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { FileSystemArtifactStore } from "../../../core/artifacts/filesystem.ts";
 import { PopularityRecommender } from "../../../core/baselines/popularity.ts";
 import { scoreRecommender, testPoints } from "../../../core/evaluation/metrics.ts";
-import { POPULAR_FALLBACK_SIZE, packModelArchive } from "../../../core/model/artifact.ts";
+import { type ModelBundleToPack, POPULAR_FALLBACK_SIZE, packModelArchive } from "../../../core/model/artifact.ts";
 import { selectBackend } from "../../../core/model/backend.ts";
-import { loadModelRecommender, type ModelMetadata } from "../../../core/model/load.ts";
+import { type LoadedModel, loadModelRecommender, type ModelMetadata } from "../../../core/model/load.ts";
 import { BLEND_WEIGHTS } from "../../../core/model/neighbours.ts";
 import { SessionRecommender } from "../../../core/model/session-recommender.ts";
 import { type TrainingResult, trainSessionModel } from "../../../core/model/training.ts";
@@ -103,22 +103,30 @@ describe("trainSessionModel", () => {
   });
 });
 
+/** Packs the bundle to model.tar.gz in a temporary folder, loads it back and hands it to `use`. */
+async function roundTrip(bundle: ModelBundleToPack, use: (loaded: LoadedModel) => Promise<void>): Promise<void> {
+  const folder = await mkdtemp(join(tmpdir(), "pms-model-test-"));
+  try {
+    const store = new FileSystemArtifactStore();
+    const uri = join(folder, "model.tar.gz");
+    await store.put(uri, await packModelArchive(bundle));
+    const loaded = await loadModelRecommender(store, uri);
+    await use(loaded);
+    loaded.dispose();
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
 describe("model.tar.gz", () => {
   it("saves and loads to identical predictions, metadata included", async () => {
-    const folder = await mkdtemp(join(tmpdir(), "pms-model-test-"));
-    try {
-      const store = new FileSystemArtifactStore();
-      const uri = join(folder, "model.tar.gz");
-      await store.put(
-        uri,
-        await packModelArchive({
-          model: trained.model,
-          vocabulary: trained.vocabulary,
-          neighbours: trained.neighbours,
-          metadata: metadataOf(trained),
-        }),
-      );
-      const loaded = await loadModelRecommender(store, uri);
+    const bundle = {
+      model: trained.model,
+      vocabulary: trained.vocabulary,
+      neighbours: trained.neighbours,
+      metadata: metadataOf(trained),
+    };
+    await roundTrip(bundle, async (loaded) => {
       const sessions = [holdout[0] ?? [], holdout[1] ?? [], ["unknown-sku"], ["sku-1", "unknown-sku", "sku-8"]];
       const before = await recommender.recommendWithFallback(sessions, 15);
       const after = await loaded.recommendWithFallback(sessions, 15);
@@ -126,22 +134,12 @@ describe("model.tar.gz", () => {
       expect(after.fallback).toEqual([false, false, true, false]);
       expect(after.recommendations[0]).toHaveLength(15);
       expect(loaded.metadata).toEqual(metadataOf(trained));
-      loaded.dispose();
-    } finally {
-      await rm(folder, { recursive: true, force: true });
-    }
+    });
   });
 
   it("loads an archive without neighbours (written before the hybrid) as the GRU alone", async () => {
-    const folder = await mkdtemp(join(tmpdir(), "pms-model-test-"));
-    try {
-      const store = new FileSystemArtifactStore();
-      const uri = join(folder, "model.tar.gz");
-      await store.put(
-        uri,
-        await packModelArchive({ model: trained.model, vocabulary: trained.vocabulary, metadata: metadataOf(trained) }),
-      );
-      const loaded = await loadModelRecommender(store, uri);
+    const bundle = { model: trained.model, vocabulary: trained.vocabulary, metadata: metadataOf(trained) };
+    await roundTrip(bundle, async (loaded) => {
       const gruAlone = new SessionRecommender(
         trained.model,
         trained.vocabulary,
@@ -151,9 +149,6 @@ describe("model.tar.gz", () => {
       );
       const sessions = holdout.slice(0, 20);
       expect(await loaded.recommend(sessions, 10)).toEqual(await gruAlone.recommend(sessions, 10));
-      loaded.dispose();
-    } finally {
-      await rm(folder, { recursive: true, force: true });
-    }
+    });
   });
 });
