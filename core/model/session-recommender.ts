@@ -14,7 +14,10 @@ import type { ItemVocabulary } from "./vocabulary.ts";
  * session with no known item gets the popularity fallback and is flagged.
  */
 export class SessionRecommender implements LoadedModel {
-  readonly name = "gru4rec";
+  /** What the report calls it: the GRU, with "+sknn" when the neighbours take part in the blend. */
+  get name(): string {
+    return this.neighbours && this.neighbours.settings.weight > 0 ? "gru4rec+sknn" : "gru4rec";
+  }
 
   constructor(
     readonly model: SessionModel,

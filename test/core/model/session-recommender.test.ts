@@ -151,6 +151,7 @@ describe("SessionRecommender.recommendWithFallback", () => {
     const expected = await reference(model, sessions, 10, { weight: 0.4, knn });
     const actual = await recommender.recommendWithFallback(sessions, 10);
     expectSameLists(actual, expected, sessions);
+    expect(recommender.name).toBe("gru4rec+sknn");
     // The blend changes the ranking: without neighbours the lists differ.
     const alone = await reference(model, sessions, 10);
     expect(actual.recommendations.filter((list, row) => list[0]?.sku !== alone[row]?.[0]?.sku).length).toBeGreaterThan(
