@@ -23,6 +23,13 @@ export interface NeighbourSettings {
 /** V-SkNN's settings for RSC15 in session-rec; the weight is tuned per training run. */
 export const NEIGHBOUR_DEFAULTS = { neighbours: 100, sampleSize: 500 } as const;
 
+/**
+ * The most recent training sessions the neighbours keep. V-SkNN only ever reads each item's 500 most
+ * recent sessions, so old sessions matter little; the cap bounds `neighbours.bin` (4 bytes a click:
+ * about 10 MB here) and the serving memory at "millions of events a day".
+ */
+export const MAX_NEIGHBOUR_SESSIONS = 500_000;
+
 /** Candidate blend weights tried on the validation split. */
 export const BLEND_WEIGHTS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] as const;
 
@@ -44,13 +51,21 @@ export class SessionNeighbours {
     );
   }
 
-  /** Training sessions as vocabulary indices, oldest first (unknown items dropped, empty sessions skipped). */
-  static encodeSessions(sessions: readonly TimedSession[], vocabulary: ItemVocabulary): number[][] {
+  /**
+   * Training sessions as vocabulary indices, oldest first (unknown items dropped, empty sessions
+   * skipped), the most recent `limit` of them.
+   */
+  static encodeSessions(
+    sessions: readonly TimedSession[],
+    vocabulary: ItemVocabulary,
+    limit = MAX_NEIGHBOUR_SESSIONS,
+  ): number[][] {
     return sessions
       .map((session, index) => ({ session, index }))
       .sort((a, b) => (a.session.session_start_ms ?? 0) - (b.session.session_start_ms ?? 0) || a.index - b.index)
       .map(({ session }) => vocabulary.encode(session.items))
-      .filter((items) => items.length > 0);
+      .filter((items) => items.length > 0)
+      .slice(-limit);
   }
 
   /** Each session's kNN scores over item indices, normalised by the session's best (so in [0, 1]). */

@@ -23,6 +23,16 @@ describe("SessionNeighbours", () => {
       vocabulary,
     );
     expect(encoded).toEqual([[index(1), index(2)], [index(3)]]);
+    const recent = SessionNeighbours.encodeSessions(
+      [
+        { items: ["sku-3"], session_start_ms: 20 },
+        { items: ["sku-1"], session_start_ms: 10 },
+        { items: ["sku-2"], session_start_ms: 30 },
+      ],
+      vocabulary,
+      2,
+    );
+    expect(recent).toEqual([[index(3)], [index(2)]]);
   });
 
   it("round-trips its sessions through the archive's binary layout and refuses a damaged one", () => {
