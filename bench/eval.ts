@@ -9,7 +9,8 @@
  * The model (`--model`, default `gru`): the served model of core/model — the GRU at the default
  * hyper-parameters blended with its session-kNN over the training sessions — over the synthetic
  * catalogue with seeded, untrained weights (scoring time does not depend on the weights' values),
- * packed to model.tar.gz and loaded back with `loadModelRecommender`,
+ * packed to model.tar.gz and loaded back as the Evaluate stage loads it (`loadModelForScoring`: one
+ * scoring thread per CPU),
  * on the TF.js backend `selectBackend` picks (wasm here); `sknn`: V-SkNN stands in; or a trained
  * model.tar.gz's path. The output says which; the GRU's HR is meaningless (untrained).
  */
@@ -78,13 +79,13 @@ async function measure(points: number, items: number, modelKind: string): Promis
     model = new SknnRecommender(train);
     modelName = "V-SkNN standing in for the model";
   } else {
-    const { loadModelRecommender } = await import("../core/model/load.ts");
+    const { loadModelForScoring } = await import("../core/model/parallel-model.ts");
     let uri = modelKind;
     if (modelKind === "gru") {
       uri = join(await mkdtemp(join(tmpdir(), "pms-bench-eval-")), "model.tar.gz");
       await store.put(uri, await untrainedGruArchive(train));
     }
-    const loaded = await loadModelRecommender(store, uri);
+    const loaded = await loadModelForScoring(store, uri);
     model = loaded;
     modelName =
       modelKind === "gru"

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { RoutingArtifactStore } from "../core/artifacts/index.ts";
 import { FileModelRegistry } from "../core/deploy/file-registry.ts";
-import { loadModelRecommender } from "../core/model/load.ts";
+import { loadModelForScoring } from "../core/model/parallel-model.ts";
 import type { RunDefaults } from "../core/pipeline/run-context.ts";
 import { DuckDBWarehouse } from "../core/warehouse/duckdb.ts";
 import { createCancelDbtRunHandler } from "../lambdas/cancel-dbt-run/handler.ts";
@@ -85,7 +85,7 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
     evaluate: createEvaluateHandler({
       store,
       championSource,
-      loadModel: loadModelRecommender,
+      loadModel: loadModelForScoring,
       log: (message, fields) => {
         const details = Object.entries(fields ?? {})
           .filter(([key]) => key !== "reportUri")

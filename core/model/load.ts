@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { TrainingParameters } from "../pipeline/execution-input.ts";
 import type { ArtifactStore } from "../ports/artifact-store.ts";
 import type { Recommendation } from "../ports/model-host.ts";
-import { loadModelFolder, unpackModelArchive } from "./artifact.ts";
+import { loadModelFolder, type ModelBundle, unpackModelArchive } from "./artifact.ts";
 import { ensureBackend } from "./backend.ts";
 import type { Recommender } from "./recommender.ts";
 import { SessionRecommender } from "./session-recommender.ts";
@@ -51,6 +51,11 @@ export async function loadModelRecommender(store: ArtifactStore, modelUri: strin
   const bundle = modelUri.endsWith("/")
     ? await loadModelFolder(store, modelUri)
     : await unpackModelArchive(await store.get(modelUri), modelUri);
+  return recommenderOf(bundle);
+}
+
+/** The recommender over an unpacked bundle, on the current backend. */
+export function recommenderOf(bundle: ModelBundle): SessionRecommender {
   return new SessionRecommender(
     bundle.model,
     bundle.vocabulary,

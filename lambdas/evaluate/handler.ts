@@ -47,7 +47,7 @@ export type EvaluatedModel = Recommender & {
 export interface EvaluateDependencies {
   readonly store: ArtifactStore;
   readonly championSource: ChampionSource;
-  /** `loadModelRecommender` in production; tests and benchmarks pass any recommender. */
+  /** `loadModelForScoring` in production; tests and benchmarks pass any recommender. */
   readonly loadModel: (store: ArtifactStore, modelUri: string) => Promise<EvaluatedModel>;
   readonly options?: SuiteOptions;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;

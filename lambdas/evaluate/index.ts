@@ -4,7 +4,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { S3ArtifactStore } from "../../core/artifacts/s3.ts";
 import { SageMakerChampionSource } from "../../core/evaluation/sagemaker-champion.ts";
-import { loadModelRecommender } from "../../core/model/load.ts";
+import { loadModelForScoring } from "../../core/model/parallel-model.ts";
 import { requireEnv } from "../shared/env.ts";
 import { createEvaluateHandler } from "./handler.ts";
 
@@ -18,7 +18,8 @@ const evaluate = createEvaluateHandler({
     modelPackageGroupName: requireEnv("PMS_MODEL_PACKAGE_GROUP"),
     store,
   }),
-  loadModel: loadModelRecommender,
+  // One scoring thread per vCPU: the function's 4,096 MB come with more than two.
+  loadModel: loadModelForScoring,
   log: (message, fields) => logger.info(message, { ...fields }),
 });
 
