@@ -116,10 +116,9 @@ class ParallelModel implements LoadedModel {
         if (message.kind === "result") waiting?.resolve(message.result);
         else waiting?.reject(new ScoringWorkerError(message.message));
       });
-      worker.on("error", (error) => {
-        for (const waiting of this.pending.values()) waiting.reject(new ScoringWorkerError(error.message));
-        this.pending.clear();
-      });
+      worker.on("error", (error) => this.failPending(worker, `a scoring thread failed: ${error.message}`));
+      // A thread that dies without an error (out of memory, terminated) must not leave batches waiting.
+      worker.on("exit", (code) => this.failPending(worker, `a scoring thread exited with code ${code}`));
     }
   }
 
@@ -148,6 +147,14 @@ class ParallelModel implements LoadedModel {
       worker.ref();
       worker.postMessage({ id, sessions, k });
     });
+  }
+
+  private failPending(worker: Worker, message: string): void {
+    for (const [id, waiting] of this.pending) {
+      if (waiting.worker !== worker) continue;
+      this.pending.delete(id);
+      waiting.reject(new ScoringWorkerError(message));
+    }
   }
 
   dispose(): void {

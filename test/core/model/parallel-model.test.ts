@@ -66,6 +66,13 @@ describe("loadModelForScoring", () => {
     }
   });
 
+  it("fails the batches in flight, naming the cause, when a scoring thread dies", async () => {
+    const parallel = await loadModelForScoring(store, uri, 2);
+    const batch = parallel.recommendWithFallback(chainSessions(200, 60, 4), 5);
+    parallel.dispose();
+    await expect(batch).rejects.toThrow(/scoring thread exited/);
+  });
+
   it("loads in this thread when one thread is asked for", async () => {
     const model = await loadModelForScoring(store, uri, 1);
     expect(model).toBeInstanceOf(SessionRecommender);
