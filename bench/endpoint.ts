@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileSystemArtifactStore } from "../core/artifacts/filesystem.ts";
-import { packModelArchive } from "../core/model/artifact.ts";
+import { packTrainedModel, trainedModelMetadata } from "../core/model/artifact.ts";
 import { selectBackend } from "../core/model/backend.ts";
 import { trainSessionModel } from "../core/model/training.ts";
 import { freePort, LocalModelHost } from "../local/model-host.ts";
@@ -58,23 +58,13 @@ async function tinyModel(folder: string, name: string, seed: number): Promise<st
   );
   const trained = await trainSessionModel(sessions, [], { ...PARAMETERS, seed });
   const uri = join(folder, `${name}.tar.gz`);
-  await new FileSystemArtifactStore().put(
-    uri,
-    await packModelArchive({
-      model: trained.model,
-      vocabulary: trained.vocabulary,
-      metadata: {
-        runId: name,
-        hyperparameters: { ...PARAMETERS, seed },
-        validation: trained.validation,
-        dataManifestHash: null,
-        codeVersion: "bench",
-        trainedOn: "wasm",
-        createdAt: new Date().toISOString(),
-        vocabularySize: trained.vocabulary.size,
-      },
-    }),
-  );
+  const metadata = trainedModelMetadata(trained, {
+    runId: name,
+    hyperparameters: { ...PARAMETERS, seed },
+    codeVersion: "bench",
+    trainedOn: "wasm",
+  });
+  await new FileSystemArtifactStore().put(uri, await packTrainedModel(trained, metadata));
   return uri;
 }
 

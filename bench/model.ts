@@ -24,8 +24,9 @@ import { CooccurrenceRecommender } from "../core/baselines/cooccurrence.ts";
 import { countItems, PopularityRecommender } from "../core/baselines/popularity.ts";
 import { SknnRecommender } from "../core/baselines/sknn.ts";
 import { scoreRecommender, testPoints } from "../core/evaluation/metrics.ts";
-import { POPULAR_FALLBACK_SIZE, packModelArchive } from "../core/model/artifact.ts";
+import { POPULAR_FALLBACK_SIZE, packTrainedModel, trainedModelMetadata } from "../core/model/artifact.ts";
 import { selectBackend } from "../core/model/backend.ts";
+import { recommenderOf } from "../core/model/load.ts";
 import { parseTrainingParameters } from "../core/model/parameters.ts";
 import { SeededRandom } from "../core/model/random.ts";
 import type { Recommender } from "../core/model/recommender.ts";
@@ -89,26 +90,14 @@ export async function run(args: string[]): Promise<unknown> {
   });
   const trainingWallSeconds = (performance.now() - wallBefore) / 1000;
   const trainingCpuSeconds = cpuSeconds(process.cpuUsage(cpuBefore));
-  const metadata = {
+  const metadata = trainedModelMetadata(trained, {
     runId: "bench",
     hyperparameters: parameters,
-    validation: trained.validation,
-    blend: trained.blend,
-    dataManifestHash: null,
     codeVersion: "bench",
     trainedOn: backend.backend,
-    createdAt: new Date().toISOString(),
-    vocabularySize: trained.vocabulary.size,
-  };
+  });
   const popular = trained.vocabulary.popular(POPULAR_FALLBACK_SIZE);
-  const model = new SessionRecommender(
-    trained.model,
-    trained.vocabulary,
-    popular,
-    metadata,
-    backend.backend,
-    trained.neighbours,
-  );
+  const model = recommenderOf({ ...trained, popular, metadata });
   const gruAlone = new SessionRecommender(trained.model, trained.vocabulary, popular, metadata, backend.backend);
   const ours = {
     ...(await score(model, points, itemCounts)),
@@ -130,15 +119,7 @@ export async function run(args: string[]): Promise<unknown> {
   };
   // The serving benchmark's default model.
   const artifact = flag(args, "--model-out", new URL("./results/model.tar.gz", import.meta.url).pathname);
-  await new FileSystemArtifactStore().put(
-    artifact,
-    await packModelArchive({
-      model: trained.model,
-      vocabulary: trained.vocabulary,
-      neighbours: trained.neighbours,
-      metadata: model.metadata,
-    }),
-  );
+  await new FileSystemArtifactStore().put(artifact, await packTrainedModel(trained, metadata));
   model.dispose();
   const peakRssMiB = round(process.resourceUsage().maxRSS / 1024, 1);
 

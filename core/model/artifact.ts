@@ -18,6 +18,7 @@ import {
 import { ArtifactStoreIOHandler, MODEL_JSON, WEIGHTS_BIN } from "./io-handler.ts";
 import type { ModelMetadata } from "./load.ts";
 import { type NeighbourSettings, SessionNeighbours } from "./neighbours.ts";
+import type { TrainingResult } from "./training.ts";
 import { ItemVocabulary, type VocabularyJson } from "./vocabulary.ts";
 
 /**
@@ -117,6 +118,44 @@ export async function packModelArchive(toPack: ModelBundleToPack): Promise<Uint8
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
+}
+
+/** What a training run's metadata says beyond the result itself. */
+export interface TrainedModelRun {
+  readonly runId: string;
+  readonly hyperparameters: ModelMetadata["hyperparameters"];
+  readonly trainedOn: string;
+  /** @default codeVersion() */
+  readonly codeVersion?: string;
+  /** @default null */
+  readonly dataManifestHash?: string | null;
+  /** @default now */
+  readonly createdAt?: string;
+}
+
+/** The metadata of a finished training run: its validation and blend figures, and the run's facts. */
+export function trainedModelMetadata(result: TrainingResult, run: TrainedModelRun): ModelMetadata {
+  return {
+    runId: run.runId,
+    hyperparameters: run.hyperparameters,
+    validation: result.validation,
+    blend: result.blend,
+    dataManifestHash: run.dataManifestHash ?? null,
+    codeVersion: run.codeVersion ?? codeVersion(),
+    trainedOn: run.trainedOn,
+    createdAt: run.createdAt ?? new Date().toISOString(),
+    vocabularySize: result.vocabulary.size,
+  };
+}
+
+/** model.tar.gz of a finished training run: the GRU and its neighbours, as the model is served. */
+export function packTrainedModel(result: TrainingResult, metadata: ModelMetadata): Promise<Uint8Array> {
+  return packModelArchive({
+    model: result.model,
+    vocabulary: result.vocabulary,
+    neighbours: result.neighbours,
+    metadata,
+  });
 }
 
 function readConfig(topology: unknown, source: string): ModelConfig {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileSystemArtifactStore } from "../../core/artifacts/filesystem.ts";
 import { refreshDeploymentState, startDeployment } from "../../core/deploy/deployment-state.ts";
 import { runSmokeTest } from "../../core/deploy/smoke-test.ts";
-import { packModelArchive } from "../../core/model/artifact.ts";
+import { packTrainedModel, trainedModelMetadata } from "../../core/model/artifact.ts";
 import { selectBackend } from "../../core/model/backend.ts";
 import { trainSessionModel } from "../../core/model/training.ts";
 import { freePort, LocalModelHost } from "../../local/model-host.ts";
@@ -41,23 +41,14 @@ async function tinyModel(prefix: string): Promise<string> {
   );
   const trained = await trainSessionModel(sessions, [], PARAMETERS);
   const uri = join(home, `${prefix}.tar.gz`);
-  await new FileSystemArtifactStore().put(
-    uri,
-    await packModelArchive({
-      model: trained.model,
-      vocabulary: trained.vocabulary,
-      metadata: {
-        runId: `run-${prefix}`,
-        hyperparameters: PARAMETERS,
-        validation: trained.validation,
-        dataManifestHash: null,
-        codeVersion: "test",
-        trainedOn: "wasm",
-        createdAt: "2026-11-26T00:00:00.000Z",
-        vocabularySize: trained.vocabulary.size,
-      },
-    }),
-  );
+  const metadata = trainedModelMetadata(trained, {
+    runId: `run-${prefix}`,
+    hyperparameters: PARAMETERS,
+    codeVersion: "test",
+    trainedOn: "wasm",
+    createdAt: "2026-11-26T00:00:00.000Z",
+  });
+  await new FileSystemArtifactStore().put(uri, await packTrainedModel(trained, metadata));
   return uri;
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileSystemArtifactStore } from "../../core/artifacts/filesystem.ts";
-import { packModelArchive } from "../../core/model/artifact.ts";
+import { packTrainedModel, trainedModelMetadata } from "../../core/model/artifact.ts";
 import { selectBackend } from "../../core/model/backend.ts";
 import { trainSessionModel } from "../../core/model/training.ts";
 import { chainSessions, SMALL_PARAMETERS } from "../core/model/fixture.ts";
@@ -33,23 +33,13 @@ beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), "pms-main-test-"));
   const trained = await trainSessionModel(chainSessions(100, 40, 1), [], { ...SMALL_PARAMETERS, epochs: 1 });
   modelPath = join(folder, "model.tar.gz");
-  await new FileSystemArtifactStore().put(
-    modelPath,
-    await packModelArchive({
-      model: trained.model,
-      vocabulary: trained.vocabulary,
-      metadata: {
-        runId: "cli-test",
-        hyperparameters: SMALL_PARAMETERS,
-        validation: trained.validation,
-        dataManifestHash: null,
-        codeVersion: "test",
-        trainedOn: "wasm",
-        createdAt: new Date().toISOString(),
-        vocabularySize: trained.vocabulary.size,
-      },
-    }),
-  );
+  const metadata = trainedModelMetadata(trained, {
+    runId: "cli-test",
+    hyperparameters: SMALL_PARAMETERS,
+    codeVersion: "test",
+    trainedOn: "wasm",
+  });
+  await new FileSystemArtifactStore().put(modelPath, await packTrainedModel(trained, metadata));
   trained.model.dispose();
 });
 

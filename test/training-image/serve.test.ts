@@ -1,7 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { availableParallelism } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { POPULAR_FALLBACK_SIZE } from "../../core/model/artifact.ts";
+import { POPULAR_FALLBACK_SIZE, trainedModelMetadata } from "../../core/model/artifact.ts";
 import { selectBackend } from "../../core/model/backend.ts";
 import { SessionRecommender } from "../../core/model/session-recommender.ts";
 import { trainSessionModel } from "../../core/model/training.ts";
@@ -31,16 +31,12 @@ beforeAll(async () => {
     trained.model,
     trained.vocabulary,
     trained.vocabulary.popular(POPULAR_FALLBACK_SIZE),
-    {
+    trainedModelMetadata(trained, {
       runId: "serve-test",
       hyperparameters: SMALL_PARAMETERS,
-      validation: trained.validation,
-      dataManifestHash: null,
       codeVersion: "test",
       trainedOn: "wasm",
-      createdAt: new Date().toISOString(),
-      vocabularySize: trained.vocabulary.size,
-    },
+    }),
     "wasm",
   );
   server = await startServer({ model, port: 0, host: "127.0.0.1", maxBodyBytes: MAX_BODY, log: () => {} });

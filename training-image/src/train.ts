@@ -1,7 +1,6 @@
 import { readSessions } from "../../core/data/session-parquet.ts";
-import { codeVersion, packModelArchive } from "../../core/model/artifact.ts";
+import { codeVersion, packTrainedModel, trainedModelMetadata } from "../../core/model/artifact.ts";
 import { type BackendInfo, selectBackend } from "../../core/model/backend.ts";
-import type { ModelMetadata } from "../../core/model/load.ts";
 import { parseTrainingParameters } from "../../core/model/parameters.ts";
 import { trainSessionModel } from "../../core/model/training.ts";
 import type { TrainingMetrics } from "../../core/model/training-metrics.ts";
@@ -77,23 +76,15 @@ export async function runTraining(options: TrainOptions, dependencies: TrainDepe
   });
   const version = codeVersion();
   const completedAt = new Date().toISOString();
-  const metadata: ModelMetadata = {
+  const metadata = trainedModelMetadata(result, {
     runId: options.runId,
     hyperparameters: parameters,
-    validation: result.validation,
-    blend: result.blend,
     dataManifestHash,
     codeVersion: version,
     trainedOn: backend.backend,
     createdAt: completedAt,
-    vocabularySize: result.vocabulary.size,
-  };
-  const archive = await packModelArchive({
-    model: result.model,
-    vocabulary: result.vocabulary,
-    neighbours: result.neighbours,
-    metadata,
   });
+  const archive = await packTrainedModel(result, metadata);
   const seconds = (performance.now() - started) / 1000;
   const metrics: TrainingMetrics = {
     runId: options.runId,

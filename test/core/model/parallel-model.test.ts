@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileSystemArtifactStore } from "../../../core/artifacts/filesystem.ts";
-import { packModelArchive } from "../../../core/model/artifact.ts";
+import { packTrainedModel, trainedModelMetadata } from "../../../core/model/artifact.ts";
 import { selectBackend } from "../../../core/model/backend.ts";
-import { loadModelRecommender, type ModelMetadata } from "../../../core/model/load.ts";
+import { loadModelRecommender } from "../../../core/model/load.ts";
 import { loadModelForScoring } from "../../../core/model/parallel-model.ts";
 import { SessionRecommender } from "../../../core/model/session-recommender.ts";
 import { trainSessionModel } from "../../../core/model/training.ts";
@@ -23,16 +23,12 @@ beforeAll(async () => {
     ...SMALL_PARAMETERS,
     epochs: 2,
   });
-  const metadata = { runId: "parallel-test", vocabularySize: trained.vocabulary.size } as ModelMetadata;
-  await store.put(
-    uri,
-    await packModelArchive({
-      model: trained.model,
-      vocabulary: trained.vocabulary,
-      neighbours: trained.neighbours,
-      metadata,
-    }),
-  );
+  const metadata = trainedModelMetadata(trained, {
+    runId: "parallel-test",
+    hyperparameters: SMALL_PARAMETERS,
+    trainedOn: "wasm",
+  });
+  await store.put(uri, await packTrainedModel(trained, metadata));
   trained.model.dispose();
 });
 
