@@ -8,6 +8,7 @@ import { createCancelDbtRunHandler } from "../lambdas/cancel-dbt-run/handler.ts"
 import { createCheckDbtRunHandler } from "../lambdas/check-dbt-run/handler.ts";
 import { createCheckDeploymentHandler } from "../lambdas/check-deployment/handler.ts";
 import { createCheckExtractHandler } from "../lambdas/check-extract/handler.ts";
+import { createCheckServedModelHandler, loadGruAlone } from "../lambdas/check-served-model/handler.ts";
 import { createCleanUpDeploymentsHandler } from "../lambdas/clean-up-deployments/handler.ts";
 import { createEvaluateHandler } from "../lambdas/evaluate/handler.ts";
 import { createPrepareRunHandler } from "../lambdas/prepare-run/handler.ts";
@@ -94,6 +95,14 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
         options.reporter?.line(`    ${message}${details ? ` (${details})` : ""}`);
       },
     }),
+    checkServedModel: createCheckServedModelHandler({
+      store,
+      loadModel: loadGruAlone,
+      log: (message, fields) =>
+        options.reporter?.line(
+          `    ${message} (validation HR@20 of the GRU: evaluated ${Number(fields?.evaluatedHr20).toFixed(4)}, served ${Number(fields?.servedHr20).toFixed(4)})`,
+        ),
+    }),
     // The registry is a JSON file per model package group under $PMS_HOME/registry/, same approval rules as SageMaker's.
     registerModel: createRegisterModelHandler({
       registry: new FileModelRegistry(store, home.artifactRoot, config.sagemaker.modelPackageGroupName),
@@ -117,11 +126,16 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
       runLog = write;
     },
     async train(job, context) {
+      // Both models train at once; the evaluated one drives the progress bar, the served one reports
+      // its data and its end, and each line of the log says which model it is from.
+      const evaluated = job.model === "evaluated";
       await runTrainingProcess({
         command: job.command,
         logPath: context.logPath,
+        logPrefix: `[${job.model}] `,
         signal: context.signal,
         onProgress: (progress) => {
+          if (!evaluated) return;
           if (progress.epochDone)
             context.reporter.line(`    epoch ${progress.epoch}/${progress.epochs}: ${progress.detail}`);
           else
@@ -135,7 +149,7 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
         onLine: (line) => {
           // The trainer's own status lines (backend, data sizes) are worth seeing; batch lines drive the bar.
           if (!parseEpochLine(line) && /^(TF\.js backend|data:|trained:)/i.test(line))
-            context.reporter.line(`    ${line}`);
+            context.reporter.line(`    ${job.model} model: ${line}`);
         },
       });
     },

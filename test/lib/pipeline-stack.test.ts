@@ -239,6 +239,7 @@ describe("pipeline functions", () => {
         "start-extract",
         "check-extract",
         "evaluate",
+        "check-served-model",
         "register-model",
         "start-deployment",
         "check-deployment",
@@ -293,6 +294,7 @@ describe("pipeline functions", () => {
       "start-extract": snowflake,
       "check-extract": snowflake,
       evaluate: ["PMS_MODEL_PACKAGE_GROUP", "PMS_ENDPOINT_NAME"],
+      "check-served-model": [],
       "register-model": ["PMS_MODEL_PACKAGE_GROUP", "PMS_SERVING_IMAGE_URI", "PMS_RESOURCE_TAGS"],
       "start-deployment": [
         "PMS_ENDPOINT_NAME",

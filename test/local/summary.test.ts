@@ -26,7 +26,7 @@ const succeeded: LocalRunRecord = {
       outcome: "succeeded",
     },
     {
-      state: "Train the model on a GPU",
+      state: "Train the evaluated model on a GPU",
       type: "Task",
       startedAt: "2026-11-26T14:30:01.000Z",
       seconds: 61.5,
@@ -68,7 +68,7 @@ describe("formatRunSummary", () => {
           Status: "FAILED",
           StatusReason: "The training process exited with code 1:\nOOM",
         }),
-        state: "Train the model on a GPU",
+        state: "Train the evaluated model on a GPU",
       },
     });
     expect(text).toContain("    The training process exited with code 1:\n    OOM");
