@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { GateCheckResult } from "../core/pipeline/contracts.ts";
-import { type PmsHome, runRecordPath } from "./home.ts";
+import { isRunId, type PmsHome, runRecordPath } from "./home.ts";
 
 export type LocalRunStatus = "running" | "succeeded" | "failed" | "aborted";
 
@@ -68,7 +68,8 @@ export async function listRunRecords(home: PmsHome): Promise<LocalRunRecord[]> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw error;
   }
-  const records = await Promise.all(folders.map((runId) => readRunRecord(home, runId)));
+  // Anything else under runs/ (a file a user dropped there) is not a run.
+  const records = await Promise.all(folders.filter(isRunId).map((runId) => readRunRecord(home, runId)));
   return records
     .filter((record): record is LocalRunRecord => record !== undefined)
     .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
