@@ -179,7 +179,12 @@ export async function executeLocally(options: LocalExecutionOptions): Promise<Lo
     await logs;
     return { status: "succeeded", output, lastState: output, stages };
   } catch (error) {
-    await logs.catch(() => undefined);
+    // The engine can reject without ever closing its event stream (a RangeError on an input nested
+    // thousands deep): the events it did emit are in, so waiting is bounded.
+    await Promise.race([
+      logs.catch(() => undefined),
+      new Promise((resolveWait) => setTimeout(resolveWait, 1000).unref()),
+    ]);
     if (error instanceof ExecutionAbortedError || options.signal?.aborted) {
       // The states running when the run was stopped end here, so their time is on the record.
       for (const [name, state] of [...entered.entries()]) close(name, state.type, Date.now(), "aborted");

@@ -3,6 +3,7 @@ import { appendFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { metricsFromMetricsJson } from "../core/evaluation/champion.ts";
 import type { EvaluationResult, PipelineState } from "../core/pipeline/contracts.ts";
+import { checkExecutionInputEnvelope, InvalidExecutionInputError } from "../core/pipeline/execution-input.ts";
 import { runIdFor } from "../core/pipeline/resolve-run-context.ts";
 import type { RunContext } from "../core/pipeline/run-context.ts";
 import type { ArtifactStore } from "../core/ports/artifact-store.ts";
@@ -69,6 +70,15 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
 
   // The run id is PrepareRun's to decide (from the execution's name, ARN and start time). Until it
   // has, the record carries the id the same rule gives for this process's start time.
+  // Too big or too deep an input never reaches the engine (it would recurse into it) nor the record
+  // (a 50 MB input copied into run.json): the run fails as StartExecution refuses it in the cloud.
+  let refused: InvalidExecutionInputError | undefined;
+  try {
+    checkExecutionInputEnvelope(options.input);
+  } catch (error) {
+    if (!(error instanceof InvalidExecutionInputError)) throw error;
+    refused = error;
+  }
   let record: LocalRunRecord = {
     runId: runIdFor({
       name: executionName,
@@ -78,10 +88,22 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
     executionName,
     status: "running",
     startedAt: started.toISOString(),
-    input: options.input,
+    input: refused ? { refused: refused.problems } : options.input,
     stages: [],
     logPath,
   };
+  if (refused) {
+    record = {
+      ...record,
+      status: "failed",
+      finishedAt: new Date().toISOString(),
+      seconds: (Date.now() - started.getTime()) / 1000,
+      error: { name: refused.name, cause: refused.problems, state: "StartExecution" },
+    };
+    await writeRunRecord(home, record);
+    await log(`run failed: ${refused.name}: ${refused.problems}`);
+    return record;
+  }
 
   const controller = new AbortController();
   const onAbort = () => controller.abort();
