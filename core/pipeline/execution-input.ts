@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { TENANT_PATTERN, TENANT_RULE } from "../data/tenant.ts";
+import { dateProblem } from "../data/time-policy.ts";
 import { parseGateCheck } from "../evaluation/gate-expression.ts";
 
 /**
@@ -7,10 +9,15 @@ import { parseGateCheck } from "../evaluation/gate-expression.ts";
  * deploy configuration's run defaults.
  */
 
+/** A calendar day in the plausible range of core/data/time-policy.ts, the loaders' policy too. */
 const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date written YYYY-MM-DD")
-  .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), "is not a calendar date");
+  .superRefine((value, context) => {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return;
+    const problem = dateProblem(value);
+    if (problem) context.addIssue({ code: "custom", message: problem });
+  });
 
 export const TimeWindowSchema = z
   .object({
@@ -56,7 +63,7 @@ export const ExecutionInputSchema = z
   .object({
     trigger: z.enum(["schedule", "console", "cli", "local"]).optional(),
     window: TimeWindowSchema.optional(),
-    tenant: z.string().min(1).max(256).optional(),
+    tenant: z.string().regex(TENANT_PATTERN, `must be ${TENANT_RULE}`).optional(),
     holdoutDays: z.number().int().min(1).max(90).optional(),
     training: TrainingParametersSchema.partial().optional(),
     gate: z.array(GateSourceSchema).min(1).max(50).optional(),
