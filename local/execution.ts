@@ -52,6 +52,11 @@ export function localExecutionArn(stateMachineName: string, executionName: strin
   return `arn:aws:states:local:000000000000:execution:${stateMachineName}:${executionName}`;
 }
 
+/** The signal's name when the CLI aborted on one (`controller.abort("SIGTERM")`). */
+function stopReason(signal: AbortSignal | undefined): string {
+  return typeof signal?.reason === "string" ? signal.reason : "SIGINT";
+}
+
 function causeText(cause: unknown): string {
   if (typeof cause === "string") return cause;
   if (cause instanceof Error) return cause.message;
@@ -191,7 +196,7 @@ export async function executeLocally(options: LocalExecutionOptions): Promise<Lo
       return {
         status: "aborted",
         lastState,
-        error: { name: "Aborted", cause: "The run was stopped (SIGINT).", state: lastEntered },
+        error: { name: "Aborted", cause: `The run was stopped (${stopReason(options.signal)}).`, state: lastEntered },
         stages,
       };
     }
