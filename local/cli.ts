@@ -38,16 +38,30 @@ function positiveInteger(value: string): number {
   return parsed;
 }
 
-/** First Ctrl-C aborts cleanly (the run is marked aborted, child processes stop); a second one leaves at once. */
+/** A closed terminal (SIGHUP) and `kill` (SIGTERM) stop a run exactly as Ctrl-C does. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** First stop signal aborts cleanly (the run is marked aborted, child processes stop); a second one leaves at once. */
 function interruptible(io: CliIo): { readonly signal: AbortSignal; readonly dispose: () => void } {
   const controller = new AbortController();
-  const onInterrupt = () => {
+  const onInterrupt = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
-    io.stderr.write("\nStopping the run (Ctrl-C again to quit at once)…\n");
-    controller.abort();
+    try {
+      io.stderr.write(`\nStopping the run (${signal}; Ctrl-C again to quit at once)…\n`);
+    } catch {
+      // After SIGHUP the terminal may be gone; stopping matters more than saying so.
+    }
+    // A closed terminal makes later writes fail with EIO; the run must still stop and record itself.
+    if (signal === "SIGHUP") for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+    controller.abort(signal);
   };
-  process.on("SIGINT", onInterrupt);
-  return { signal: controller.signal, dispose: () => process.off("SIGINT", onInterrupt) };
+  for (const signal of STOP_SIGNALS) process.on(signal, onInterrupt);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const signal of STOP_SIGNALS) process.off(signal, onInterrupt);
+    },
+  };
 }
 
 function exitCodeFor(record: { readonly status: string }): number {

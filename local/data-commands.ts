@@ -6,6 +6,7 @@ import { DuckDBWarehouse } from "../core/warehouse/duckdb.ts";
 import type { PmsHome } from "./home.ts";
 import { ensurePmsHome } from "./home.ts";
 import type { ProgressReporter } from "./progress.ts";
+import { acquireRunLock } from "./run-lock.ts";
 
 export interface LoadCommandOptions {
   readonly home: PmsHome;
@@ -21,6 +22,7 @@ const MB = 1024 * 1024;
 /** `pms data load`: the data room's loader into `$PMS_HOME/warehouse.duckdb`, with a progress bar. */
 export async function loadCommand(options: LoadCommandOptions): Promise<LoadResult> {
   await ensurePmsHome(options.home);
+  const releaseLock = await acquireRunLock(options.home, `data load ${options.file}`);
   const warehouse = new DuckDBWarehouse({ path: options.home.warehouse });
   const { reporter } = options;
   try {
@@ -50,6 +52,7 @@ export async function loadCommand(options: LoadCommandOptions): Promise<LoadResu
     return result;
   } finally {
     await warehouse.close();
+    await releaseLock();
   }
 }
 
@@ -84,11 +87,13 @@ export async function generateCommand(options: GenerateCommandOptions): Promise<
     return result;
   }
   await ensurePmsHome(options.home);
+  const releaseLock = await acquireRunLock(options.home, "data generate");
   const warehouse = new DuckDBWarehouse({ path: options.home.warehouse });
   try {
     result = await generateIntoWarehouse(warehouse, { ...generateOptions, tenant: options.tenant });
   } finally {
     await warehouse.close();
+    await releaseLock();
   }
   reporter.progressDone("generating");
   reporter.line(`Loaded ${describeGenerated(result)} into ${options.home.warehouse} (tenant ${options.tenant})`);

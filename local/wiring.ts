@@ -75,6 +75,8 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
     port: options.port ?? DEFAULT_ENDPOINT_PORT,
   });
   const championSource = new LocalEndpointChampionSource(home.root, store);
+  const registry = new FileModelRegistry(store, home.artifactRoot, config.sagemaker.modelPackageGroupName);
+  const endpointName = config.sagemaker.endpointName;
 
   const handlers: LocalHandlers = {
     prepareRun: createPrepareRunHandler({ defaults }),
@@ -104,9 +106,7 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
         ),
     }),
     // The registry is a JSON file per model package group under $PMS_HOME/registry/, same approval rules as SageMaker's.
-    registerModel: createRegisterModelHandler({
-      registry: new FileModelRegistry(store, home.artifactRoot, config.sagemaker.modelPackageGroupName),
-    }),
+    registerModel: createRegisterModelHandler({ registry }),
     startDeployment: createStartDeploymentHandler({
       host,
       endpointName: config.sagemaker.endpointName,
@@ -156,6 +156,28 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
     async endpointUrl() {
       const endpoint = await host.read();
       return endpoint?.status === "InService" && endpoint.current ? `http://127.0.0.1:${endpoint.port}` : undefined;
+    },
+    async servingRunId() {
+      const endpoint = await host.read();
+      return endpoint?.status === "InService" ? endpoint.current?.runId : undefined;
+    },
+    async undoAbortedRun(runId) {
+      const done: string[] = [];
+      const endpoint = await host.read();
+      if (endpoint?.current?.runId === runId) {
+        // The run stopped before its model was verified: what served before it serves again.
+        const previous = endpoint.previous;
+        if (previous) {
+          await host.rollBack(endpointName, previous.endpointConfigName);
+          done.push(`    endpoint: rolled back to run ${previous.runId}'s model (this run's model was never verified)`);
+        } else {
+          await host.deleteEndpoint(endpointName);
+          done.push("    endpoint: stopped (it served only this run's unverified model)");
+        }
+      }
+      const rejected = await registry.rejectRunVersion(runId, "the run was stopped before its model was verified");
+      if (rejected) done.push(`    registry: version ${rejected.version} is Rejected (the run was stopped)`);
+      return done;
     },
     async exampleSession(record) {
       return record.status === "succeeded" ? exampleSession(home, record.runId, store) : undefined;

@@ -59,4 +59,24 @@ export class FileModelRegistry implements ModelRegistry {
     });
     return { modelPackageArn: registered.modelPackageArn, approvalStatus: registered.approvalStatus };
   }
+
+  /**
+   * Rejects the version a run registered, when the run was stopped before its model was verified:
+   * an Approved version must be one that served after a passed smoke test. Returns the version, if any.
+   */
+  async rejectRunVersion(runId: string, reason: string): Promise<RegisteredVersion | undefined> {
+    const versions = await this.versions();
+    const index = versions.findIndex((version) => version.metadata.RunId === runId);
+    const found = versions[index];
+    if (!found || found.approvalStatus === "Rejected") return found;
+    const rejected: RegisteredVersion = {
+      ...found,
+      approvalStatus: "Rejected",
+      metadata: { ...found.metadata, RejectedBecause: reason },
+    };
+    await this.store.put(this.uri, `${JSON.stringify(versions.with(index, rejected), null, 2)}\n`, {
+      contentType: "application/json",
+    });
+    return rejected;
+  }
 }

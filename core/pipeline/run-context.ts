@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { TENANT_PATTERN, TENANT_RULE } from "../data/tenant.ts";
 import {
   DEPLOY_MODES,
   type DeployMode,
@@ -18,7 +19,7 @@ export const RunDefaultsSchema = z
     artifactRoot: z.string().min(1),
     lookbackDays: z.number().int().min(1).max(3650),
     holdoutDays: z.number().int().min(1).max(90),
-    tenant: z.string().min(1),
+    tenant: z.string().regex(TENANT_PATTERN, `must be ${TENANT_RULE}`),
     training: TrainingParametersSchema,
     gate: z.array(GateSourceSchema).min(1),
     deploy: z.enum(DEPLOY_MODES),

@@ -8,6 +8,7 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { PIPELINE_ERRORS, STATE_KEYS } from "../../core/pipeline/contracts.ts";
+import { acknowledgeNag, wildcardResource } from "../nag.ts";
 import type { PipelineFunctions } from "./pipeline-functions.ts";
 import { STATE_NAMES } from "./state-names.ts";
 import {
@@ -154,18 +155,31 @@ export class PipelineStateMachine extends Construct {
       reason:
         "The CDK's Lambda integration grants lambda:InvokeFunction on the function and its versions/aliases (<arn>:*); the state machine invokes only the pipeline's own functions.",
     }));
-    Validations.of(this.stateMachine.role).acknowledge(
-      ...functionVersions,
-      {
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:${pseudo(stack.region, "Region")}:${pseudo(stack.account, "AccountId")}:job-definition/*]`,
-        reason:
-          "The CDK's Batch integration grants batch:SubmitJob on every revision of the account's job definitions (a job definition ARN carries its revision); SubmitJob is further limited to the pipeline's job queue.",
-      },
-      {
-        id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-        reason:
-          "Actions without resource-level permissions: X-Ray tracing (xray:PutTraceSegments and friends), CloudWatch Logs vended delivery (logs:CreateLogDelivery and friends) and batch:DescribeJobs/TerminateJob for the .sync integration.",
-      },
+    Validations.of(this.stateMachine.role).acknowledge(...functionVersions, {
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:${pseudo(stack.region, "Region")}:${pseudo(stack.account, "AccountId")}:job-definition/*]`,
+      reason:
+        "The CDK's Batch integration grants batch:SubmitJob on every revision of the account's job definitions (a job definition ARN carries its revision); SubmitJob is further limited to the pipeline's job queue.",
+    });
+    acknowledgeNag(
+      this.stateMachine.role,
+      "AwsSolutions-IAM5",
+      "Actions without resource-level permissions: X-Ray tracing and CloudWatch Logs vended delivery, which the CDK grants for the state machine's tracing and logging.",
+      [
+        wildcardResource(
+          "xray:PutTraceSegments",
+          "xray:PutTelemetryRecords",
+          "xray:GetSamplingRules",
+          "xray:GetSamplingTargets",
+          "logs:CreateLogDelivery",
+          "logs:GetLogDelivery",
+          "logs:UpdateLogDelivery",
+          "logs:DeleteLogDelivery",
+          "logs:ListLogDeliveries",
+          "logs:PutResourcePolicy",
+          "logs:DescribeResourcePolicies",
+          "logs:DescribeLogGroups",
+        ),
+      ],
     );
   }
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Match, type Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RunDefaultsSchema } from "../../core/pipeline/run-context.ts";
 import { FUNCTION_ENTRIES, missingFunctionEntries } from "../../lib/constructs/pipeline-lambdas.ts";
@@ -606,6 +606,12 @@ describe("cdk-nag AwsSolutions", () => {
     expect(Object.fromEntries(regional.nagViolations)).toEqual({});
     expect([...regional.nagAcknowledged.keys()].some((id) => id.includes(":sagemaker:eu-west-1:"))).toBe(true);
   }, 180_000);
+
+  it("has no action on Resource * beyond those acknowledged by name (wildcardResource)", () => {
+    expect(
+      Annotations.fromStack(synthesized.stack).findError("*", Match.stringLikeRegexp("AwsSolutions-IAM5: ")),
+    ).toEqual([]);
+  });
 
   it("acknowledges wildcard findings one by one, never a whole rule", () => {
     const acknowledged = [...synthesized.nagAcknowledged.keys()];

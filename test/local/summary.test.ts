@@ -87,6 +87,16 @@ describe("formatRunSummary", () => {
     expect(text).toContain("    test unique_sessions_session_id failed");
     expect(text).toContain("(previous model, unchanged)");
   });
+
+  it("says which run's model answers on the port, from the endpoint's state rather than the run's outcome", () => {
+    const aborted = { ...succeeded, status: "aborted" as const, deployed: false };
+    expect(formatRunSummary({ ...aborted, servingRunId: "run-before" })).toContain(
+      "(serving run run-before's model, not this run's)",
+    );
+    expect(formatRunSummary({ ...succeeded, deployed: true, servingRunId: succeeded.runId })).not.toMatch(
+      /serving run|unchanged/,
+    );
+  });
 });
 
 describe("curlLine", () => {
