@@ -41,6 +41,21 @@ function positiveInteger(value: string): number {
   return parsed;
 }
 
+/**
+ * `--port`, else $PMS_PORT, else nothing (the command's own default, 8080): a machine where 8080 is
+ * taken sets PMS_PORT once instead of passing --port to every command.
+ */
+function withPort<T>(flag: number | undefined, io: CliIo, build: (port: number) => T): T | Record<string, never> {
+  if (flag !== undefined) return build(flag);
+  const fromEnv = io.env.PMS_PORT;
+  if (fromEnv === undefined || fromEnv === "") return {};
+  try {
+    return build(port(fromEnv));
+  } catch {
+    throw new InvalidArgumentError(`PMS_PORT="${fromEnv}" must be a port number between 1 and 65535`);
+  }
+}
+
 /** First Ctrl-C aborts cleanly (the run is marked aborted, child processes stop); a second one leaves at once. */
 function interruptible(io: CliIo): { readonly signal: AbortSignal; readonly dispose: () => void } {
   const controller = new AbortController();
@@ -65,7 +80,8 @@ export function buildProgram(io: CliIo = defaultIo): Command {
   const program = new Command("pms")
     .description(
       "post-modern-stack: run the pipeline locally (the local twin) or drive the deployed one.\n" +
-        "Local state lives in $PMS_HOME (default .pms/ in the working directory).",
+        "Local state lives in $PMS_HOME (default .pms/ in the working directory); the local endpoint listens on\n" +
+        "$PMS_PORT (default 8080) unless --port says otherwise.",
     )
     .version(packageVersion(), "-V, --version", "print the version")
     .showHelpAfterError("(run with --help for usage)")
@@ -102,7 +118,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
           reporter: renderer(options),
           print: io.stdout,
           signal: interrupt.signal,
-          ...(options.port === undefined ? {} : { twin: { port: options.port } }),
+          ...withPort(options.port, io, (chosen) => ({ twin: { port: chosen } })),
         });
         process.exitCode = exitCodeForRun(record);
       } finally {
@@ -133,7 +149,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
           print: io.stdout,
           signal: interrupt.signal,
           ...(options.events === undefined ? {} : { events: options.events }),
-          ...(options.port === undefined ? {} : { port: options.port }),
+          ...withPort(options.port, io, (chosen) => ({ port: chosen })),
         });
         process.exitCode = exitCodeForRun(record);
       } finally {
@@ -170,7 +186,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
         endpointName,
         ...(options.run ? { runId: options.run } : {}),
         ...(options.model ? { modelPath: options.model } : {}),
-        ...(options.port === undefined ? {} : { port: options.port }),
+        ...withPort(options.port, io, (chosen) => ({ port: chosen })),
       });
       const runId = state.current?.runId;
       io.stdout(describeServing(state, runId ? await exampleSession(home, runId) : undefined));
@@ -236,7 +252,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .option("--plain", "plain progress lines")
     .addHelpText(
       "after",
-      "\nExamples:\n  pms data generate --out browsing_train.csv --catalog sku_to_content.csv\n  pms data load browsing_train.csv --format coveo\n  pms data load sku_to_content.csv --format coveo-catalog\n  pms data load yoochoose-clicks.dat --format rsc15 --on-bad-row skip",
+      "\nExamples:\n  pms data generate --out browsing_train.csv --catalog sku_to_content.csv\n  pms data load browsing_train.csv --format coveo\n  pms data load sku_to_content.csv --format coveo-catalog\n  pms data load yoochoose-clicks.txt --format rsc15 --on-bad-row skip",
     )
     .action(
       async (
@@ -300,7 +316,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
         home: resolvePmsHome(io.env),
         tenant: config.runDefaults.tenant,
         env: io.env,
-        ...(options.port === undefined ? {} : { port: options.port }),
+        ...withPort(options.port, io, (chosen) => ({ port: chosen })),
       });
       io.stdout(formatDoctor(checks));
       if (checks.some((check) => check.level === "fail")) process.exitCode = EXIT_CODES.failed;

@@ -214,7 +214,7 @@ describe("extract on DuckDB", () => {
     await extract(target);
 
     // Assess
-    const attributes = await readItemAttributes(store, productsPrefix(target.uris));
+    const attributes = await readItemAttributes(store, productsPrefix(runArtifactUris(folder, "run-7")));
     expect(attributes?.get("214716935")).toEqual({ category: "cat-a", "price bucket": "3" });
     expect(attributes?.get("214832672")).toEqual({ category: "cat-b", "price bucket": "7" });
   });
