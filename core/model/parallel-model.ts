@@ -65,7 +65,11 @@ export async function loadModelForScoring(
 
 function tsxEsmApi(): string {
   // require.resolve answers with the package's CommonJS entry; the ESM one sits beside it.
-  return pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
+  return pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve("tsx/esm/api")
+      .replace(/\.cjs$/, ".mjs"),
+  ).href;
 }
 
 function startWorker(data: Record<string, unknown>): Worker {
