@@ -19,6 +19,7 @@ import { createStartDbtRunHandler } from "../lambdas/start-dbt-run/handler.ts";
 import { createStartDeploymentHandler } from "../lambdas/start-deployment/handler.ts";
 import { createStartExtractHandler } from "../lambdas/start-extract/handler.ts";
 import { type DeployConfig, loadDeployConfigFromCdkJson, runDefaultsFrom } from "../lib/config.ts";
+import { describeDbtResults, type NodeResult } from "./dbt/runner.ts";
 import { LocalDbtTransformer } from "./dbt/transformer.ts";
 import { exampleSession } from "./example-session.ts";
 import { DEFAULT_ENDPOINT_PORT, type PmsHome } from "./home.ts";
@@ -57,6 +58,7 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
   // artifactRoot = $PMS_HOME: runs land in $PMS_HOME/runs/<runId>/, as `runArtifactUris` lays them out.
   const defaults: RunDefaults = { ...runDefaultsFrom(config, home.artifactRoot), ...options.runDefaults };
   let runLog: (line: string) => void = () => undefined;
+  let dbtResults: readonly NodeResult[] | undefined;
   const store = new RoutingArtifactStore();
   const warehouse = new DuckDBWarehouse({ path: home.warehouse });
   const transformer = new LocalDbtTransformer({
@@ -65,7 +67,11 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
     // The full dbt log goes to the run's log; the terminal gets the verdict and anything that failed.
     log: (line) => {
       runLog(line);
-      if (/^Done\.|^\d+ of \d+ (FAIL|ERROR|WARN)\b/.test(line)) options.reporter?.line(`    dbt: ${line}`);
+      if (/^\d+ of \d+ (FAIL|ERROR|WARN)\b/.test(line)) options.reporter?.line(`    dbt: ${line}`);
+    },
+    onFinished: (report) => {
+      dbtResults = report.results;
+      options.reporter?.line(`    dbt: ${describeDbtResults(report.results)} (${report.seconds.toFixed(1)} s)`);
     },
   });
   const dbtTimeoutSeconds = config.dbtCloud.timeoutMinutes * 60;
@@ -153,6 +159,7 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
         },
       });
     },
+    dbtResults: () => dbtResults,
     async endpointUrl() {
       const endpoint = await host.read();
       return endpoint?.status === "InService" && endpoint.current ? `http://127.0.0.1:${endpoint.port}` : undefined;
