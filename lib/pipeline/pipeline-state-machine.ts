@@ -155,7 +155,7 @@ export class PipelineStateMachine extends Construct {
       {
         id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
         reason:
-          "Actions without resource-level permissions: X-Ray tracing (xray:PutTraceSegments and friends), CloudWatch Logs vended delivery (logs:CreateLogDelivery and friends) and batch:DescribeJobs/TerminateJob for the .sync integration.",
+          "Actions without resource-level permissions: X-Ray tracing (xray:PutTraceSegments and friends), CloudWatch Logs vended delivery (logs:CreateLogDelivery and friends) and batch:DescribeJobs, which the .sync integration needs (granted by grantBatchJobControl, lib/constructs/batch-job-control.ts).",
       },
     );
   }
