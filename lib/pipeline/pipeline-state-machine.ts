@@ -163,7 +163,7 @@ export class PipelineStateMachine extends Construct {
     acknowledgeNag(
       this.stateMachine.role,
       "AwsSolutions-IAM5",
-      "Actions without resource-level permissions: X-Ray tracing and CloudWatch Logs vended delivery, which the CDK grants for the state machine's tracing and logging.",
+      "Actions without resource-level permissions: X-Ray tracing and CloudWatch Logs vended delivery, which the CDK grants for the state machine's tracing and logging, and batch:DescribeJobs, which the .sync Batch integration needs (granted by grantBatchJobControl, lib/constructs/batch-job-control.ts).",
       [
         wildcardResource(
           "xray:PutTraceSegments",
@@ -178,6 +178,7 @@ export class PipelineStateMachine extends Construct {
           "logs:PutResourcePolicy",
           "logs:DescribeResourcePolicies",
           "logs:DescribeLogGroups",
+          "batch:DescribeJobs",
         ),
       ],
     );

@@ -101,7 +101,8 @@ program
   .command("serve")
   .description("Serve the model over the SageMaker inference contract (GET /ping, POST /invocations)")
   .option("--model <uri>", "model.tar.gz (path, file:// or s3:// URI)")
-  .option("--model-dir <dir>", "an extracted model folder", "/opt/ml/model")
+  // SageMaker extracts the model's ModelDataUrl into /opt/ml/model; PMS_MODEL_DIR moves it for runs outside a container.
+  .option("--model-dir <dir>", "an extracted model folder", process.env.PMS_MODEL_DIR ?? "/opt/ml/model")
   .option("--port <port>", "port to listen on", port, Number(process.env.SAGEMAKER_BIND_TO_PORT ?? 8080))
   .option("--host <host>", "address to bind", "0.0.0.0")
   .option(
