@@ -124,14 +124,6 @@ export class PipelineStateMachine extends Construct {
       },
     });
 
-    // The CDK's Batch integration grants SubmitJob and the EventBridge rule only. Step Functions also
-    // describes a .sync job while it runs and terminates it when the state times out or the
-    // execution stops ("IAM policies for AWS Batch", Step Functions developer guide: batch-iam.html).
-    // Job ids exist only at run time, hence no narrower resource.
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ["batch:DescribeJobs", "batch:TerminateJob"], resources: ["*"] }),
-    );
-
     this.acknowledgeGeneratedWildcards();
   }
 
