@@ -214,6 +214,15 @@ async function loadNeighbours(
   if (fields.some((field) => typeof settings[field] !== "number")) {
     throw new ModelArtifactError(`${folder}${NEIGHBOURS_JSON} must hold numbers ${fields.join(", ")}`);
   }
+  // Absent in archives written before them: those neighbours score as plain V-SkNN.
+  for (const field of ["positionDecay", "idfExponent"] as const) {
+    const value = settings[field];
+    if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value > 0)) {
+      throw new ModelArtifactError(
+        `${folder}${NEIGHBOURS_JSON}: ${field} must be a positive number or absent, got ${JSON.stringify(value)}`,
+      );
+    }
+  }
   try {
     return SessionNeighbours.fromBinary(
       await store.get(`${folder}${NEIGHBOURS_BIN}`),
