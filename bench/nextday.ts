@@ -29,7 +29,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { countItems } from "../core/baselines/popularity.ts";
-import { SknnRecommender } from "../core/baselines/sknn.ts";
+import { SKNN_WEIGHTINGS, SknnRecommender } from "../core/baselines/sknn.ts";
 import { type DayWindow, parseDayWindow, readClickLog, splitByWindow } from "../core/data/click-log.ts";
 import { VALIDATION_SHARE } from "../core/data/extract.ts";
 import { scoreRecommender, testPoints } from "../core/evaluation/metrics.ts";
@@ -74,7 +74,7 @@ function neighbourVariant(text: string): Partial<NeighbourSettings> {
   } catch (error) {
     throw new Error(`--neighbours ${text}: not JSON (${(error as Error).message})`, { cause: error });
   }
-  const allowed = ["weight", "neighbours", "sampleSize", "positionDecay", "idfExponent"];
+  const allowed = ["weight", "neighbours", "sampleSize", ...SKNN_WEIGHTINGS] as string[];
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new Error(`--neighbours ${text}: expected an object with some of ${allowed.join(", ")}`);
   }

@@ -24,7 +24,16 @@ export interface SknnOptions {
    * @default none (plain V-SkNN)
    */
   readonly idfExponent?: number;
+  /**
+   * λ: a neighbour's item d places away from the item it shares with the session's most recent
+   * shared click votes × exp(−d / λ) (STAN's λ3, Garg et al. 2019), so what came right after that
+   * item in the neighbour counts most. @default none: every item of a neighbour votes alike (V-SkNN)
+   */
+  readonly neighbourItemDecay?: number;
 }
+
+/** The weightings `SknnOptions` adds to V-SkNN; without them it is plain V-SkNN. */
+export const SKNN_WEIGHTINGS = ["positionDecay", "idfExponent", "neighbourItemDecay"] as const;
 
 /** A training session with the time that orders sessions for "most recent" sampling. */
 export interface TimedSession {
@@ -70,6 +79,7 @@ export class SknnRecommender implements Recommender {
   private readonly itemStart: Int32Array;
   private readonly popular: Recommendation[];
   private readonly positionDecay: number | undefined;
+  private readonly neighbourItemDecay: number | undefined;
   /** Per item, log(N / n)^e; empty without `idfExponent`. */
   private readonly idf: Float64Array;
   // Scratch space reused by every query instead of allocating per session.
@@ -79,6 +89,8 @@ export class SknnRecommender implements Recommender {
   private heads = new Int32Array(0);
   private readonly similarity: Float64Array;
   private readonly lastSharedStep: Int32Array;
+  /** Where in the candidate's item list the item of `lastSharedStep` sits. */
+  private readonly lastSharedAt: Int32Array;
   private readonly itemWeight: Float64Array;
   private readonly itemLastStep: Int32Array;
   private readonly itemMark: Int32Array;
@@ -90,10 +102,9 @@ export class SknnRecommender implements Recommender {
     this.neighbours = options.neighbours ?? 100;
     this.sampleSize = options.sampleSize ?? 500;
     this.positionDecay = options.positionDecay;
-    for (const [field, value] of [
-      ["positionDecay", options.positionDecay],
-      ["idfExponent", options.idfExponent],
-    ] as const) {
+    this.neighbourItemDecay = options.neighbourItemDecay;
+    for (const field of SKNN_WEIGHTINGS) {
+      const value = options[field];
       if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
         throw new RangeError(
           `SknnOptions.${field} must be a positive number (or left out for plain V-SkNN), got ${value}`,
@@ -157,6 +168,7 @@ export class SknnRecommender implements Recommender {
     this.candidateMark = new Int32Array(sessionCount);
     this.similarity = new Float64Array(sessionCount);
     this.lastSharedStep = new Int32Array(sessionCount);
+    this.lastSharedAt = new Int32Array(sessionCount);
     this.itemWeight = new Float64Array(itemCount);
     this.itemLastStep = new Int32Array(itemCount);
     this.itemMark = new Int32Array(itemCount);
@@ -284,15 +296,21 @@ export class SknnRecommender implements Recommender {
     // under `idfExponent` when the shared item is in every training session).
     for (const candidate of candidates) {
       let dot = 0;
-      let step = length;
-      for (let at = this.sessionStart[candidate] as number; at < (this.sessionStart[candidate + 1] as number); at++) {
+      let step = length + 1;
+      let stepAt = 0;
+      const first = this.sessionStart[candidate] as number;
+      for (let at = first; at < (this.sessionStart[candidate + 1] as number); at++) {
         const item = this.sessionItems[at] as number;
         if (this.itemMark[item] !== stamp) continue;
         dot += this.itemWeight[item] as number;
-        if ((this.itemLastStep[item] as number) < step) step = this.itemLastStep[item] as number;
+        if ((this.itemLastStep[item] as number) < step) {
+          step = this.itemLastStep[item] as number;
+          stepAt = at - first;
+        }
       }
       this.similarity[candidate] = dot / distinctItems;
       this.lastSharedStep[candidate] = step;
+      this.lastSharedAt[candidate] = stepAt;
     }
 
     // The neighbours: similarity above the n-th largest, then ties at it, most recent first. Their
@@ -316,14 +334,19 @@ export class SknnRecommender implements Recommender {
         tiesAllowed--;
       }
       const vote = similarity / (this.lastSharedStep[neighbour] as number);
-      for (let at = this.sessionStart[neighbour] as number; at < (this.sessionStart[neighbour + 1] as number); at++) {
+      const first = this.sessionStart[neighbour] as number;
+      const sharedAt = this.lastSharedAt[neighbour] as number;
+      for (let at = first; at < (this.sessionStart[neighbour + 1] as number); at++) {
         const item = this.sessionItems[at] as number;
         if (this.scoreMark[item] !== stamp) {
           this.scoreMark[item] = stamp;
           this.itemScore[item] = 0;
           scored.push(item);
         }
-        this.itemScore[item] = (this.itemScore[item] as number) + vote;
+        const distance = Math.abs(at - first - sharedAt);
+        this.itemScore[item] =
+          (this.itemScore[item] as number) +
+          (this.neighbourItemDecay === undefined ? vote : vote * Math.exp(-distance / this.neighbourItemDecay));
       }
     }
     return scored;

@@ -22,15 +22,24 @@ export interface NeighbourSettings {
   readonly positionDecay?: number;
   /** e of the session's IDF weights log(N / n)^e (`SknnOptions`); absent: none. */
   readonly idfExponent?: number;
+  /** λ of the neighbour's item weights exp(−d / λ) (`SknnOptions`); absent: every item votes alike. */
+  readonly neighbourItemDecay?: number;
 }
 
 /**
- * V-SkNN's neighbour and sample counts for RSC15 in session-rec, with the last clicks and rare items
- * weighing more in the similarity (docs/model.md: +0.01 HR@20 and MRR@20 on the next day, each
- * measured). The weight is tuned per training run. Archives written before the two weights existed
- * have neither in neighbours.json and keep scoring as plain V-SkNN.
+ * V-SkNN's neighbour and sample counts for RSC15 in session-rec, with three weightings measured on
+ * the next day (docs/model.md): the last clicks and rare items weigh more in the similarity, and a
+ * neighbour's items near the item it shares with the latest click vote more. The weight is tuned per
+ * training run. Archives written before the weightings existed have none in neighbours.json and keep
+ * scoring as plain V-SkNN.
  */
-export const NEIGHBOUR_DEFAULTS = { neighbours: 100, sampleSize: 500, positionDecay: 1.5, idfExponent: 0.5 } as const;
+export const NEIGHBOUR_DEFAULTS = {
+  neighbours: 100,
+  sampleSize: 500,
+  positionDecay: 1.5,
+  idfExponent: 0.5,
+  neighbourItemDecay: 4,
+} as const;
 
 /**
  * The most recent training sessions the neighbours keep. V-SkNN only ever reads each item's 500 most
@@ -61,6 +70,7 @@ export class SessionNeighbours {
         sampleSize: settings.sampleSize,
         positionDecay: settings.positionDecay,
         idfExponent: settings.idfExponent,
+        neighbourItemDecay: settings.neighbourItemDecay,
         catalogue: vocabulary.items,
       },
     );

@@ -137,9 +137,31 @@ describe("SknnRecommender", () => {
     expect(score(idfList, "x")).toBeGreaterThan(score(idfList, "y"));
   });
 
+  it("weighs a neighbour's items by their distance to its item shared with the latest click, with neighbourItemDecay (hand-computed)", async () => {
+    // Prepare: for [a, b] the neighbour's similarity is (1/2 + 1) / 2 = 0.75, its latest shared click
+    // b (step 1) sits at index 3 of it.
+    const training = [{ items: ["a", "x", "y", "b", "z"], session_start_ms: 1 }];
+    const plain = new SknnRecommender(training);
+    const decayed = new SknnRecommender(training, { neighbourItemDecay: 1 });
+
+    // Act
+    const [plainList] = await plain.recommend([["a", "b"]], 5);
+    const [list] = await decayed.recommend([["a", "b"]], 5);
+
+    // Assess
+    expect(plainList?.every((r) => r.score === 0.75)).toBe(true);
+    const score = (sku: string) => list?.find((r) => r.sku === sku)?.score ?? Number.NaN;
+    expect(score("b")).toBeCloseTo(0.75, 12);
+    expect(score("z")).toBeCloseTo(0.75 * Math.exp(-1), 12);
+    expect(score("y")).toBeCloseTo(0.75 * Math.exp(-1), 12);
+    expect(score("x")).toBeCloseTo(0.75 * Math.exp(-2), 12);
+    expect(score("a")).toBeCloseTo(0.75 * Math.exp(-3), 12);
+  });
+
   it("refuses a weighting option that is not a positive number, naming it", () => {
     expect(() => new SknnRecommender([], { positionDecay: 0 })).toThrow(/positionDecay must be a positive number/);
     expect(() => new SknnRecommender([], { idfExponent: Number.NaN })).toThrow(/idfExponent/);
+    expect(() => new SknnRecommender([], { neighbourItemDecay: -2 })).toThrow(/neighbourItemDecay/);
   });
 
   it("answers an unknown session with popular items", async () => {

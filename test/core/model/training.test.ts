@@ -175,7 +175,14 @@ describe("model.tar.gz", () => {
   });
 
   it("keeps the neighbours' similarity weights through the archive", async () => {
-    const weighted = { weight: 0.5, neighbours: 100, sampleSize: 500, positionDecay: 0.7, idfExponent: 2 };
+    const weighted = {
+      weight: 0.5,
+      neighbours: 100,
+      sampleSize: 500,
+      positionDecay: 0.7,
+      idfExponent: 2,
+      neighbourItemDecay: 0.5,
+    };
     const neighbours = new SessionNeighbours(weighted, trained.neighbours.sessions, trained.vocabulary);
     const bundle = { model: trained.model, vocabulary: trained.vocabulary, neighbours, metadata: metadataOf(trained) };
     const direct = new SessionRecommender(
