@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Match, type Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RunDefaultsSchema } from "../../core/pipeline/run-context.ts";
 import { FUNCTION_ENTRIES, missingFunctionEntries } from "../../lib/constructs/pipeline-lambdas.ts";
@@ -215,6 +215,17 @@ describe("GPU training on AWS Batch", () => {
     }
   });
 
+  it("lets the state machine watch and stop the training job it submits (Run a Job .sync)", () => {
+    // Step Functions, "IAM policies for AWS Batch": SubmitJob, DescribeJobs and TerminateJob for .sync.
+    const statements = statementsOfRole(logicalId(synthesized.stack.pipeline.stateMachine.role));
+    const granted = (action: string) => statements.filter((statement) => actions(statement).includes(action));
+    expect(granted("batch:SubmitJob")).not.toEqual([]);
+    expect(granted("batch:DescribeJobs").map((statement) => statement.Resource)).toEqual(["*"]);
+    const terminate = granted("batch:TerminateJob").map((statement) => json(statement.Resource));
+    expect(terminate).toHaveLength(1);
+    expect(terminate[0]).toMatch(/:job\/\*"/);
+  });
+
   it("lets the training job read and write run artifacts only", () => {
     const statements = statementsOfRole(logicalId(synthesized.stack.training.jobRole));
     const s3Resources = json(statements.filter((statement) => actions(statement).some((a) => a.startsWith("s3:"))));
@@ -239,6 +250,7 @@ describe("pipeline functions", () => {
         "start-extract",
         "check-extract",
         "evaluate",
+        "check-served-model",
         "register-model",
         "start-deployment",
         "check-deployment",
@@ -293,6 +305,7 @@ describe("pipeline functions", () => {
       "start-extract": snowflake,
       "check-extract": snowflake,
       evaluate: ["PMS_MODEL_PACKAGE_GROUP", "PMS_ENDPOINT_NAME"],
+      "check-served-model": [],
       "register-model": ["PMS_MODEL_PACKAGE_GROUP", "PMS_SERVING_IMAGE_URI", "PMS_RESOURCE_TAGS"],
       "start-deployment": [
         "PMS_ENDPOINT_NAME",
@@ -444,11 +457,18 @@ describe("pipeline functions", () => {
 });
 
 describe("SageMaker serving", () => {
-  it("creates the project's model package group and keeps it when the stack goes", () => {
-    template.hasResource("AWS::SageMaker::ModelPackageGroup", {
-      DeletionPolicy: "Retain",
-      Properties: Match.objectLike({ ModelPackageGroupName: "pms-recommender" }),
-    });
+  it("leaves the model package group to register-model, so a redeploy after `cdk destroy` finds no fixed name taken", () => {
+    template.resourceCountIs("AWS::SageMaker::ModelPackageGroup", 0);
+    const registerRole = roleIdOfFunction("pms-register-model");
+    expect(statementsOfRole(registerRole).flatMap(actions)).toContain("sagemaker:CreateModelPackageGroup");
+  });
+
+  it("lets the endpoint's execution role read its rollback alarms (SageMaker Auto-Rollback Configuration)", () => {
+    const statements = statementsOfRole(logicalId(synthesized.stack.serving.executionRole));
+    const describe = statements.filter((statement) => actions(statement).includes("cloudwatch:DescribeAlarms"));
+    const alarmIds = synthesized.stack.serving.rollbackAlarms.map((alarm) => logicalId(alarm));
+    expect(describe).toHaveLength(1);
+    expect([describe[0]?.Resource].flat()).toEqual(alarmIds.map((id) => ({ "Fn::GetAtt": [id, "Arn"] })));
   });
 
   it("watches the endpoint's 5xx errors and p99 model latency (µs) for blue/green rollback", () => {
@@ -604,6 +624,12 @@ describe("cdk-nag AwsSolutions", () => {
     expect(Object.fromEntries(regional.nagViolations)).toEqual({});
     expect([...regional.nagAcknowledged.keys()].some((id) => id.includes(":sagemaker:eu-west-1:"))).toBe(true);
   }, 180_000);
+
+  it("has no action on Resource * beyond those acknowledged by name (wildcardResource)", () => {
+    expect(
+      Annotations.fromStack(synthesized.stack).findError("*", Match.stringLikeRegexp("AwsSolutions-IAM5: ")),
+    ).toEqual([]);
+  });
 
   it("acknowledges wildcard findings one by one, never a whole rule", () => {
     const acknowledged = [...synthesized.nagAcknowledged.keys()];
