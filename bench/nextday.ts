@@ -7,8 +7,8 @@
  *
  * - **the pipeline**: the click log loaded into a scratch `$PMS_HOME` (`pms data load --format
  *   rsc15`), `pms run` on the window, then the **served endpoint** asked over HTTP for every test
- *   point (a run whose gate kept its model off the endpoint is served with `pms serve --run` and
- *   marked so);
+ *   point (when the run's gate kept its model off the endpoint, that model is put behind it with
+ *   `pms serve --model` and the figures say so);
  * - in the same process, on the same window: **V-SkNN** (plain, the evaluation's baseline), and the
  *   model's training code fed every session of the window as the served model is (less a
  *   `--validation-share` sample that stops training and tunes the blend, and that the neighbours
@@ -24,6 +24,7 @@
  * Training and the pipeline share two cores with other work: run under the shared lock.
  */
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -165,11 +166,14 @@ async function pipeline(
     if (!record) throw new Error(`pms run left no run record in ${home}`);
     let how = "the endpoint `pms run` deployed";
     if (!record.deployed) {
-      if (record.status !== "succeeded" && !record.modelUri) {
-        throw new Error(`pms run ${record.status}: ${record.error?.name ?? ""} ${record.error?.cause ?? ""}`);
+      // The model the run would have served (its gate may have kept it back): scored all the same.
+      if (!record.modelUri || !existsSync(record.modelUri)) {
+        throw new Error(
+          `pms run ${record.status} without a model: ${record.error?.name ?? ""} ${record.error?.cause ?? ""}`,
+        );
       }
-      await pms(home, ["serve", "--run", record.runId, "--port", String(port)]);
-      how = "not deployed by the run (gate or deploy setting): served with `pms serve --run`";
+      await pms(home, ["serve", "--model", record.modelUri, "--port", String(port)]);
+      how = `not deployed by the run (${record.gate?.passed === false ? `gate: ${record.gate.reasons.join("; ")}` : record.status}): its model served with \`pms serve --model\``;
     }
     const url = `http://127.0.0.1:${port}`;
     try {
