@@ -62,8 +62,8 @@ const CUE_AFTER: Readonly<Record<string, string>> = {
 
 function cueFor(state: string): RegExp {
   const before = CUE_AFTER[state];
-  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return before ? new RegExp(`^✔ ${escape(before)} \\(`) : new RegExp(`^▶ ${escape(state)}$`);
+  const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return before ? new RegExp(`^✔ ${escapeRegExp(before)} \\(`) : new RegExp(`^▶ ${escapeRegExp(state)}$`);
 }
 
 const PMS = fileURLToPath(new URL("../../bin/pms.mjs", import.meta.url));
