@@ -239,7 +239,11 @@ describe("stopping `pms run` with a signal at a state of the definition", () => 
 
         // Assess
         const record = await assertInvariants(finished, label);
-        const outcome = `${record.status}${record.error?.state ? ` in "${record.error.state}"` : ""}; serving ${record.servingRunId === record.runId ? "this run" : "the champion"}`;
+        const undone = [
+          /endpoint: rolled back/.test(finished.stderr) ? "endpoint rolled back" : "",
+          /registry: version \d+ is Rejected/.test(finished.stderr) ? "version rejected" : "",
+        ].filter(Boolean);
+        const outcome = `${record.status}${record.error?.state ? ` in "${record.error.state}"` : ""}; ${undone.length > 0 ? `${undone.join(", ")}; ` : ""}serving ${record.servingRunId === record.runId ? "this run" : "the champion"}`;
         matrix.push(`${label} → ${finished.stoppedAt ? outcome : `not reached (${record.status})`}`);
         if (state !== S.modelIsServing) expect(finished.stoppedAt, `${label}: never entered`).toBe(state);
       }
