@@ -41,6 +41,15 @@ export interface LocalRunRecord {
   /** The run whose model the endpoint served when this run ended (from endpoint.json). */
   readonly servingRunId?: string;
   readonly error?: { readonly name: string; readonly cause: string; readonly state?: string };
+  /** dbt's per-model and per-test results of the run's transform. */
+  readonly dbt?: readonly {
+    readonly kind: "model" | "test";
+    readonly name: string;
+    readonly status: string;
+    readonly seconds: number;
+    readonly rows?: number;
+    readonly message?: string;
+  }[];
   readonly logPath?: string;
 }
 

@@ -9,6 +9,7 @@ import type { RunContext } from "../core/pipeline/run-context.ts";
 import type { ArtifactStore } from "../core/ports/artifact-store.ts";
 import { RETRYING_STATES, WAIT_STATES } from "../lib/pipeline/tasks.ts";
 import type { AslDefinition } from "./asl.ts";
+import type { NodeResult } from "./dbt/runner.ts";
 import { executeLocally, localExecutionArn } from "./execution.ts";
 import { ensurePmsHome, type PmsHome } from "./home.ts";
 import type { ProgressReporter } from "./progress.ts";
@@ -23,6 +24,8 @@ export interface LocalTwin {
   readonly store: ArtifactStore;
   readonly handlers: LocalHandlers;
   readonly train: (job: Parameters<LocalTrainingJob>[0], context: TrainingContext) => Promise<void>;
+  /** The per-node results of the latest dbt run, once one has finished. */
+  readonly dbtResults?: () => readonly NodeResult[] | undefined;
   /** The URL the local endpoint answers on, when one is serving. */
   readonly endpointUrl: () => Promise<string | undefined>;
   /** Sends the adapters' own log lines (dbt's, the endpoint's) to the current run's log. */
@@ -200,6 +203,7 @@ async function runHoldingLock(options: LocalRunOptions, executionName: string): 
       finishedAt: finished.toISOString(),
       seconds: (finished.getTime() - started.getTime()) / 1000,
       stages: outcome.stages,
+      ...dbtFields(twin),
       ...(state.evaluation ? await evaluationFields(twin.store, state.evaluation) : {}),
       ...(outcome.error ? { error: outcome.error } : {}),
       deployed: outcome.status === "succeeded" && state.smokeTest?.passed === true,
@@ -226,6 +230,22 @@ async function runHoldingLock(options: LocalRunOptions, executionName: string): 
     await Promise.allSettled(inFlight);
     await writeRunRecord(home, record);
   }
+}
+
+/** dbt's model and test results, as `dbt build` reported them. */
+function dbtFields(twin: LocalTwin): Pick<LocalRunRecord, "dbt"> {
+  const results = twin.dbtResults?.();
+  if (!results) return {};
+  return {
+    dbt: results.map((result) => ({
+      kind: result.kind,
+      name: result.name,
+      status: result.status,
+      seconds: Math.round(result.seconds * 1000) / 1000,
+      ...(result.rows === null ? {} : { rows: result.rows }),
+      ...(result.message ? { message: result.message } : {}),
+    })),
+  };
 }
 
 /** The gate's verdict and HR@20 / MRR@20 (and the other headline figures) from the report's `metrics.json`. */

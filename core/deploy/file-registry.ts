@@ -6,7 +6,10 @@ export interface RegisteredVersion {
   readonly modelPackageArn: string;
   readonly version: number;
   readonly approvalStatus: RegistrationResult["approvalStatus"];
+  /** The served model: the artifact deployed. */
   readonly modelUri: string;
+  /** The evaluated model, trained without the test span: the one the metrics are of. */
+  readonly evaluatedModelUri?: string;
   readonly metricsUri: string;
   readonly reportUri: string;
   readonly metadata: Record<string, string>;
@@ -45,6 +48,7 @@ export class FileModelRegistry implements ModelRegistry {
       version,
       approvalStatus: decision.status,
       modelUri: request.run.uris.model,
+      evaluatedModelUri: request.run.uris.evaluatedModel,
       metricsUri: request.evaluation.metricsUri,
       reportUri: request.evaluation.reportUri,
       metadata: versionMetadata(request, decision),

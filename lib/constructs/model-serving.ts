@@ -1,8 +1,7 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { ArnFormat, Duration, Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import * as iam from "aws-cdk-lib/aws-iam";
-import * as sagemaker from "aws-cdk-lib/aws-sagemaker";
 import { Construct } from "constructs";
 import { VARIANT_NAME } from "../../core/deploy/names.ts";
 import type { DeployConfig } from "../config.ts";
@@ -26,7 +25,6 @@ export interface ModelServingProps {
  */
 export class ModelServing extends Construct {
   readonly executionRole: iam.Role;
-  readonly modelPackageGroup: sagemaker.CfnModelPackageGroup;
   readonly endpointName: string;
   readonly modelPackageGroupName: string;
   readonly rollbackAlarms: readonly cloudwatch.Alarm[];
@@ -57,13 +55,10 @@ export class ModelServing extends Construct {
       modelPackages: arn("model-package", `${modelPackageGroupName}/*`),
     };
 
-    this.modelPackageGroup = new sagemaker.CfnModelPackageGroup(this, "ModelPackageGroup", {
-      modelPackageGroupName,
-      modelPackageGroupDescription: "Session-based next-item recommenders trained by the post-modern-stack pipeline",
-    });
-    // The registry is the models' lineage (metrics, approvals, report links): it outlives the stack,
-    // and CloudFormation could not delete a group that still holds versions anyway.
-    this.modelPackageGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    // No CloudFormation resource for the Model Package Group: the registry is the models' lineage and
+    // must outlive the stack, and a retained group with a fixed name would make the next `cdk deploy`
+    // after a `cdk destroy` fail with "already exists". register-model creates the group on first use
+    // (core/deploy/registry.ts), so a redeployed stack carries on with the same group.
 
     this.executionRole = new iam.Role(this, "ExecutionRole", {
       assumedBy: new iam.ServicePrincipal("sagemaker.amazonaws.com"),
@@ -126,6 +121,15 @@ export class ModelServing extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.rollbackAlarms = [errors, latency];
+    // SageMaker reads the rollback alarms with the endpoint's execution role during a guarded update:
+    // "Auto-Rollback Configuration and Monitoring"
+    // (docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+    this.executionRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["cloudwatch:DescribeAlarms"],
+        resources: this.rollbackAlarms.map((alarm) => alarm.alarmArn),
+      }),
+    );
 
     acknowledgeNag(
       this.executionRole,
@@ -152,7 +156,7 @@ export class ModelServing extends Construct {
   grantRegister(grantee: iam.IGrantable): void {
     this.grant(grantee, [
       {
-        // The group is created by this stack; the registry creates it only if someone deleted it.
+        // The registry creates the group on its first registration (no stack resource: it outlives the stack).
         actions: ["sagemaker:DescribeModelPackageGroup", "sagemaker:CreateModelPackageGroup"],
         resources: [this.arns.modelPackageGroup],
       },

@@ -12,6 +12,16 @@ import { PROJECT_ROOT, projectPath } from "../project-paths.ts";
 export const EXCLUDED_MODULES = ["@duckdb/node-api", "@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu"];
 
 /**
+ * What the functions take from the Node.js 22 runtime instead of their bundle: the AWS SDK v3
+ * service clients ("Runtime versions nodejs18.x and later include version 3 of the SDK",
+ * docs.aws.amazon.com/lambda/latest/dg/nodejs-package.html). Only the clients: the other
+ * `@aws-sdk/*` packages a dependency loads (snowflake-sdk loads credential-provider-node and
+ * ec2-metadata-service at start-up) are bundled, so no function depends on what else the runtime
+ * happens to ship. test/lambdas/bundles.test.ts starts every bundle with nothing else beside it.
+ */
+export const RUNTIME_PROVIDED_MODULES = ["@aws-sdk/client-*"];
+
+/**
  * The bundle is ESM (handlers may await at module scope), but CommonJS dependencies bundled into
  * it still call `require` and read `__dirname`/`__filename` (snowflake-sdk does at load time):
  * give them all three, derived from the bundle's own URL.
@@ -96,7 +106,7 @@ export class PipelineFunction extends nodejs.NodejsFunction {
         minify: true,
         keepNames: true,
         sourceMap: false,
-        externalModules: ["@aws-sdk/*", ...EXCLUDED_MODULES],
+        externalModules: [...RUNTIME_PROVIDED_MODULES, ...EXCLUDED_MODULES],
         commandHooks:
           copies.length === 0
             ? undefined

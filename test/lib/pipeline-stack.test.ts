@@ -215,6 +215,17 @@ describe("GPU training on AWS Batch", () => {
     }
   });
 
+  it("lets the state machine watch and stop the training job it submits (Run a Job .sync)", () => {
+    // Step Functions, "IAM policies for AWS Batch": SubmitJob, DescribeJobs and TerminateJob for .sync.
+    const statements = statementsOfRole(logicalId(synthesized.stack.pipeline.stateMachine.role));
+    const granted = (action: string) => statements.filter((statement) => actions(statement).includes(action));
+    expect(granted("batch:SubmitJob")).not.toEqual([]);
+    expect(granted("batch:DescribeJobs").map((statement) => statement.Resource)).toEqual(["*"]);
+    const terminate = granted("batch:TerminateJob").map((statement) => json(statement.Resource));
+    expect(terminate).toHaveLength(1);
+    expect(terminate[0]).toMatch(/:job\/\*"/);
+  });
+
   it("lets the training job read and write run artifacts only", () => {
     const statements = statementsOfRole(logicalId(synthesized.stack.training.jobRole));
     const s3Resources = json(statements.filter((statement) => actions(statement).some((a) => a.startsWith("s3:"))));
@@ -239,6 +250,7 @@ describe("pipeline functions", () => {
         "start-extract",
         "check-extract",
         "evaluate",
+        "check-served-model",
         "register-model",
         "start-deployment",
         "check-deployment",
@@ -293,6 +305,7 @@ describe("pipeline functions", () => {
       "start-extract": snowflake,
       "check-extract": snowflake,
       evaluate: ["PMS_MODEL_PACKAGE_GROUP", "PMS_ENDPOINT_NAME"],
+      "check-served-model": [],
       "register-model": ["PMS_MODEL_PACKAGE_GROUP", "PMS_SERVING_IMAGE_URI", "PMS_RESOURCE_TAGS"],
       "start-deployment": [
         "PMS_ENDPOINT_NAME",
@@ -444,11 +457,18 @@ describe("pipeline functions", () => {
 });
 
 describe("SageMaker serving", () => {
-  it("creates the project's model package group and keeps it when the stack goes", () => {
-    template.hasResource("AWS::SageMaker::ModelPackageGroup", {
-      DeletionPolicy: "Retain",
-      Properties: Match.objectLike({ ModelPackageGroupName: "pms-recommender" }),
-    });
+  it("leaves the model package group to register-model, so a redeploy after `cdk destroy` finds no fixed name taken", () => {
+    template.resourceCountIs("AWS::SageMaker::ModelPackageGroup", 0);
+    const registerRole = roleIdOfFunction("pms-register-model");
+    expect(statementsOfRole(registerRole).flatMap(actions)).toContain("sagemaker:CreateModelPackageGroup");
+  });
+
+  it("lets the endpoint's execution role read its rollback alarms (SageMaker Auto-Rollback Configuration)", () => {
+    const statements = statementsOfRole(logicalId(synthesized.stack.serving.executionRole));
+    const describe = statements.filter((statement) => actions(statement).includes("cloudwatch:DescribeAlarms"));
+    const alarmIds = synthesized.stack.serving.rollbackAlarms.map((alarm) => logicalId(alarm));
+    expect(describe).toHaveLength(1);
+    expect([describe[0]?.Resource].flat()).toEqual(alarmIds.map((id) => ({ "Fn::GetAtt": [id, "Arn"] })));
   });
 
   it("watches the endpoint's 5xx errors and p99 model latency (µs) for blue/green rollback", () => {
