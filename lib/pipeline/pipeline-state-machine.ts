@@ -8,6 +8,7 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { PIPELINE_ERRORS, STATE_KEYS } from "../../core/pipeline/contracts.ts";
+import { grantBatchJobControl } from "../constructs/batch-job-control.ts";
 import { acknowledgeNag, wildcardResource } from "../nag.ts";
 import type { PipelineFunctions } from "./pipeline-functions.ts";
 import { STATE_NAMES } from "./state-names.ts";
@@ -124,14 +125,9 @@ export class PipelineStateMachine extends Construct {
       },
     });
 
-    // The CDK's Batch integration grants SubmitJob and the EventBridge rule only. Step Functions also
-    // describes a .sync job while it runs and terminates it when the state times out or the
-    // execution stops ("IAM policies for AWS Batch", Step Functions developer guide: batch-iam.html).
-    // Job ids exist only at run time, hence no narrower resource.
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ["batch:DescribeJobs", "batch:TerminateJob"], resources: ["*"] }),
-    );
-
+    // The CDK's Batch integration grants SubmitJob and the EventBridge rule only; Step Functions also
+    // describes a .sync job while it runs and terminates it on timeout or abort.
+    grantBatchJobControl(this.stateMachine, this);
     this.acknowledgeGeneratedWildcards();
   }
 
