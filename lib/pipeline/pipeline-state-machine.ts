@@ -8,6 +8,7 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { PIPELINE_ERRORS, STATE_KEYS } from "../../core/pipeline/contracts.ts";
+import { grantBatchJobControl } from "../constructs/batch-job-control.ts";
 import { acknowledgeNag, wildcardResource } from "../nag.ts";
 import type { PipelineFunctions } from "./pipeline-functions.ts";
 import { STATE_NAMES } from "./state-names.ts";
@@ -124,6 +125,9 @@ export class PipelineStateMachine extends Construct {
       },
     });
 
+    // The CDK's Batch integration grants SubmitJob and the EventBridge rule only; Step Functions also
+    // describes a .sync job while it runs and terminates it on timeout or abort.
+    grantBatchJobControl(this.stateMachine, this);
     this.acknowledgeGeneratedWildcards();
   }
 
