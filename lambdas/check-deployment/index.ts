@@ -3,6 +3,7 @@ import { Tracer } from "@aws-lambda-powertools/tracer";
 import { SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import { SageMakerModelHost } from "../../core/deploy/sagemaker-model-host.ts";
+import { parsePositiveInteger } from "../../core/deploy/settings.ts";
 import { requireEnv } from "../shared/env.ts";
 import { createCheckDeploymentHandler } from "./handler.ts";
 
@@ -14,6 +15,7 @@ const checkDeployment = createCheckDeploymentHandler({
     runtime: tracer.captureAWSv3Client(new SageMakerRuntimeClient({})),
     endpointName: requireEnv("PMS_ENDPOINT_NAME"),
   }),
+  timeoutSeconds: parsePositiveInteger(requireEnv("PMS_DEPLOY_TIMEOUT_SECONDS"), "PMS_DEPLOY_TIMEOUT_SECONDS"),
 });
 
 export const handler = async (event: unknown) => {

@@ -295,6 +295,7 @@ describe("pipeline functions", () => {
       "SNOWFLAKE_SCHEMA",
       "SNOWFLAKE_PRIVATE_KEY_SECRET_ID",
       "SNOWFLAKE_UNLOAD_STAGE",
+      "SNOWFLAKE_EXTRACT_TIMEOUT_SECONDS",
     ];
     const expected: Record<string, string[]> = {
       "prepare-run": ["PMS_RUN_DEFAULTS"],
@@ -314,7 +315,7 @@ describe("pipeline functions", () => {
         "PMS_DEPLOY_TIMEOUT_SECONDS",
         "PMS_RESOURCE_TAGS",
       ],
-      "check-deployment": ["PMS_ENDPOINT_NAME"],
+      "check-deployment": ["PMS_ENDPOINT_NAME", "PMS_DEPLOY_TIMEOUT_SECONDS"],
       "smoke-test": ["PMS_ENDPOINT_NAME", "PMS_SMOKE_TEST_MAX_MS"],
       "roll-back-deployment": ["PMS_ENDPOINT_NAME"],
       "clean-up-deployments": ["PMS_ENDPOINT_NAME", "PMS_KEEP_DEPLOYMENTS"],
