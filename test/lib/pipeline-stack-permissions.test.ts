@@ -52,7 +52,7 @@ function actionMatches(granted: string, needed: string): boolean {
 }
 
 /** What `row` needs and `statements` do not allow, one line per missing action and resource. */
-export function missingGrants(statements: readonly Statement[], row: PermissionRow, call: string): string[] {
+function missingGrants(statements: readonly Statement[], row: PermissionRow, call: string): string[] {
   const missing: string[] = [];
   for (const grant of row.grants) {
     for (const action of grant.actions) {

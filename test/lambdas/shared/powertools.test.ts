@@ -113,8 +113,8 @@ describe("the pipeline's metrics", () => {
     // Assess
     const [document] = emfDocuments();
     expect(document).toMatchObject({ HitRateAt20: 0.61, MrrAt20: 0.27, GatePassed: 0, TrainingSeconds: 742.5 });
-    const definitions = (document?._aws as { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] })
-      .CloudWatchMetrics[0]?.Metrics;
+    const emf = document?._aws as { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] } | undefined;
+    const definitions = emf?.CloudWatchMetrics[0]?.Metrics;
     expect(definitions).toContainEqual({ Name: "TrainingSeconds", Unit: "Seconds" });
     expect(definitions?.map((metric) => metric.Name)).not.toContain("hr@10");
   });
