@@ -1,12 +1,15 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { LOAD_FORMATS, type LoadFormat } from "../core/data/load/formats.ts";
 import type { BadRowPolicy } from "../core/data/load/load.ts";
 import { InvalidExecutionInputError, parseExecutionInput } from "../core/pipeline/execution-input.ts";
+import { EXIT_CODES, EXIT_CODES_HELP, exitCodeForRun } from "./exit-codes.ts";
 import { resolvePmsHome } from "./home.ts";
 import { readInputArgument } from "./input.ts";
 import { createProgressRenderer } from "./progress.ts";
 import { listRunRecords, RunNotFoundError, readRunRecord } from "./run-record.ts";
+import { SAMPLE_EVENTS } from "./sample-data.ts";
 import { formatRunsTable } from "./summary.ts";
 
 /**
@@ -38,20 +41,50 @@ function positiveInteger(value: string): number {
   return parsed;
 }
 
-/** First Ctrl-C aborts cleanly (the run is marked aborted, child processes stop); a second one leaves at once. */
-function interruptible(io: CliIo): { readonly signal: AbortSignal; readonly dispose: () => void } {
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    if (controller.signal.aborted) process.exit(130);
-    io.stderr.write("\nStopping the run (Ctrl-C again to quit at once)…\n");
-    controller.abort();
-  };
-  process.on("SIGINT", onInterrupt);
-  return { signal: controller.signal, dispose: () => process.off("SIGINT", onInterrupt) };
+/** A closed terminal (SIGHUP) and `kill` (SIGTERM) stop a run exactly as Ctrl-C does. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * `--port`, else $PMS_PORT, else nothing (the command's own default, 8080): a machine where 8080 is
+ * taken sets PMS_PORT once instead of passing --port to every command.
+ */
+function withPort<T>(flag: number | undefined, io: CliIo, build: (port: number) => T): T | Record<string, never> {
+  if (flag !== undefined) return build(flag);
+  const fromEnv = io.env.PMS_PORT;
+  if (fromEnv === undefined || fromEnv === "") return {};
+  try {
+    return build(port(fromEnv));
+  } catch {
+    throw new InvalidArgumentError(`PMS_PORT="${fromEnv}" must be a port number between 1 and 65535`);
+  }
 }
 
-function exitCodeFor(record: { readonly status: string }): number {
-  return record.status === "succeeded" ? 0 : record.status === "aborted" ? 130 : 1;
+/** First stop signal aborts cleanly (the run is marked aborted, child processes stop); a second one leaves at once. */
+function interruptible(io: CliIo): { readonly signal: AbortSignal; readonly dispose: () => void } {
+  const controller = new AbortController();
+  const onInterrupt = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    try {
+      io.stderr.write(`\nStopping the run (${signal}; Ctrl-C again to quit at once)…\n`);
+    } catch {
+      // After SIGHUP the terminal may be gone; stopping matters more than saying so.
+    }
+    // A closed terminal makes later writes fail with EIO; the run must still stop and record itself.
+    if (signal === "SIGHUP") for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+    controller.abort(signal);
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onInterrupt);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const signal of STOP_SIGNALS) process.off(signal, onInterrupt);
+    },
+  };
+}
+
+/** The package's version; package.json sits one folder up from both local/cli.ts and the prebuilt dist/pms.mjs. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 }
 
 export function buildProgram(io: CliIo = defaultIo): Command {
@@ -61,10 +94,15 @@ export function buildProgram(io: CliIo = defaultIo): Command {
   const program = new Command("pms")
     .description(
       "post-modern-stack: run the pipeline locally (the local twin) or drive the deployed one.\n" +
-        "Local state lives in $PMS_HOME (default .pms/ in the working directory).",
+        "Local state lives in $PMS_HOME (default .pms/ in the working directory); the local endpoint listens on\n" +
+        "$PMS_PORT (default 8080) unless --port says otherwise.",
     )
+    .version(packageVersion(), "-V, --version", "print the version")
     .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ writeErr: (text) => io.stderr.write(text) });
+    .configureOutput({ writeErr: (text) => io.stderr.write(text) })
+    .addHelpText("after", EXIT_CODES_HELP)
+    // Usage errors reach bin/pms.ts as errors, which gives them their own exit code (2).
+    .exitOverride();
 
   program
     .command("run")
@@ -75,23 +113,28 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .option("--plain", "plain progress lines, no redrawn bars (the default when not on a terminal or with CI set)")
     .addHelpText(
       "after",
-      `\nExamples:\n  pms run\n  pms run --input '{"window": {"start": "2014-04-01", "end": "2014-04-07"}}'\n  pms run --input '{"training": {"epochs": 2}, "deploy": "skip"}'`,
+      "\nWith no window, a run takes the nightly window (the days before today) or, when that holds no data, the data's\n" +
+        "latest 7 full days.\n" +
+        `\nExamples:\n  pms data generate\n  pms run\n  pms run --input '{"window": {"start": "2024-01-08", "end": "2024-01-14"}}'\n  pms run --input '{"training": {"epochs": 2}, "deploy": "skip"}'`,
     )
     .option("--port <port>", "port of the local endpoint when this run starts it (default 8080)", port)
     .action(async (options: { input: string; plain?: boolean; port?: number }) => {
       const input = await readInputArgument(options.input);
+      // A typo fails here with every problem listed (exit code 2), before the state machine starts.
+      parseExecutionInput(input);
       const interrupt = interruptible(io);
       try {
-        const { runCommand } = await import("./run-command.ts");
+        const [{ runCommand }, config] = await Promise.all([import("./run-command.ts"), deployConfig()]);
         const record = await runCommand({
           home: resolvePmsHome(io.env),
           input,
+          runDefaults: config.runDefaults,
           reporter: renderer(options),
           print: io.stdout,
           signal: interrupt.signal,
-          ...(options.port === undefined ? {} : { twin: { port: options.port } }),
+          ...withPort(options.port, io, (chosen) => ({ twin: { port: chosen } })),
         });
-        process.exitCode = exitCodeFor(record);
+        process.exitCode = exitCodeForRun(record);
       } finally {
         interrupt.dispose();
       }
@@ -120,9 +163,9 @@ export function buildProgram(io: CliIo = defaultIo): Command {
           print: io.stdout,
           signal: interrupt.signal,
           ...(options.events === undefined ? {} : { events: options.events }),
-          ...(options.port === undefined ? {} : { port: options.port }),
+          ...withPort(options.port, io, (chosen) => ({ port: chosen })),
         });
-        process.exitCode = exitCodeFor(record);
+        process.exitCode = exitCodeForRun(record);
       } finally {
         interrupt.dispose();
       }
@@ -133,14 +176,11 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .description(
       "Serve a trained model on the local endpoint (default: the latest successful local run's). The endpoint keeps running after the command returns.",
     )
-    .option("--run <id>", "serve this local run's model (see `pms runs`)")
+    .option("--run <id>", "serve this local run's model (see `pms runs`); `latest` for the newest successful one")
     .option("--model <path>", "serve this model.tar.gz (or extracted model folder)")
     .option("--port <port>", "port when the endpoint is started (default: its current port, else 8080)", port)
     .option("--stop", "stop the local endpoint's processes")
-    .addHelpText(
-      "after",
-      "\nExamples:\n  pms serve\n  pms serve --run 20261126T143000-local-1a2b3c-4d5e6f --port 9090\n  pms serve --stop",
-    )
+    .addHelpText("after", "\nExamples:\n  pms serve\n  pms serve --run latest --port 9090\n  pms serve --stop")
     .action(async (options: { run?: string; model?: string; port?: number; stop?: boolean }) => {
       if (options.run && options.model) throw new InvalidArgumentError("pass --run or --model, not both");
       const home = resolvePmsHome(io.env);
@@ -160,7 +200,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
         endpointName,
         ...(options.run ? { runId: options.run } : {}),
         ...(options.model ? { modelPath: options.model } : {}),
-        ...(options.port === undefined ? {} : { port: options.port }),
+        ...withPort(options.port, io, (chosen) => ({ port: chosen })),
       });
       const runId = state.current?.runId;
       io.stdout(describeServing(state, runId ? await exampleSession(home, runId) : undefined));
@@ -171,14 +211,21 @@ export function buildProgram(io: CliIo = defaultIo): Command {
   data
     .command("generate")
     .description("Generate seeded Coveo-format events with learnable structure, into the local warehouse (or a file).")
-    .requiredOption("--events <n>", "how many events (1,000 to 50,000,000)", positiveInteger)
+    .option("--events <n>", "how many events (1,000 to 50,000,000)", positiveInteger, SAMPLE_EVENTS)
     .option("--seed <n>", "random seed (default 42)", (value) => Number(value))
     .option("--start-date <yyyy-mm-dd>", "first day of the sessions (default 2024-01-01)")
     .option("--days <n>", "days the sessions spread over (default 14)", positiveInteger)
     .option("--out <file>", "write a browsing_train.csv here instead of loading the warehouse")
+    .option(
+      "--catalog [file]",
+      "also write the product catalogue (sku_to_content.csv format: category, price bucket), into the warehouse's raw.products or to this file; evaluation then reports category and price slices",
+    )
     .option("--tenant <api-key>", "tenant of the loaded events (default: the configured run tenant)")
     .option("--plain", "plain progress lines")
-    .addHelpText("after", "\nExample:\n  pms data generate --events 200000 --seed 7")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  pms data generate\n  pms data generate --events 20000 --seed 7 --catalog\n  pms data generate --out browsing_train.csv --catalog sku_to_content.csv",
+    )
     .action(
       async (options: {
         events: number;
@@ -186,6 +233,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
         startDate?: string;
         days?: number;
         out?: string;
+        catalog?: string | boolean;
         tenant?: string;
         plain?: boolean;
       }) => {
@@ -199,6 +247,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
           ...(options.startDate === undefined ? {} : { startDate: options.startDate }),
           ...(options.days === undefined ? {} : { days: options.days }),
           ...(options.out === undefined ? {} : { out: options.out }),
+          ...(options.catalog === undefined ? {} : { catalog: options.catalog }),
         });
       },
     );
@@ -217,7 +266,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .option("--plain", "plain progress lines")
     .addHelpText(
       "after",
-      "\nExample (the RecSys 2015 sample click log):\n  pms data load ../shared/data/yoochoose-clicks-100k_train_full.txt --format rsc15",
+      "\nExamples:\n  pms data generate --out browsing_train.csv --catalog sku_to_content.csv\n  pms data load browsing_train.csv --format coveo\n  pms data load sku_to_content.csv --format coveo-catalog\n  pms data load yoochoose-clicks.txt --format rsc15 --on-bad-row skip",
     )
     .action(
       async (
@@ -267,6 +316,24 @@ export function buildProgram(io: CliIo = defaultIo): Command {
           })
           .unref();
       }
+    });
+
+  program
+    .command("doctor")
+    .description(
+      "Check what a first run needs: Node.js version, Chromium for the report's browser test, a free endpoint port, AWS credentials and region, and what the warehouse holds.",
+    )
+    .option("--port <port>", "the endpoint port to check (default 8080)", port)
+    .action(async (options: { port?: number }) => {
+      const [{ runDoctor, formatDoctor }, config] = await Promise.all([import("./doctor.ts"), deployConfig()]);
+      const checks = await runDoctor({
+        home: resolvePmsHome(io.env),
+        tenant: config.runDefaults.tenant,
+        env: io.env,
+        ...withPort(options.port, io, (chosen) => ({ port: chosen })),
+      });
+      io.stdout(formatDoctor(checks));
+      if (checks.some((check) => check.level === "fail")) process.exitCode = EXIT_CODES.failed;
     });
 
   const cloud = (command: Command) =>
@@ -357,9 +424,13 @@ async function deployConfig() {
   return loadDeployConfigFromCdkJson();
 }
 
-/** Turns an error into the one message a user needs (and the exit code), without a stack trace for expected errors. */
-export function describeCliError(error: unknown): string {
+/**
+ * Turns an error into the one message a user needs: its message, without the class name or a stack
+ * trace (PMS_DEBUG=1 adds the stack, for a bug report).
+ */
+export function describeCliError(error: unknown, env: NodeJS.ProcessEnv = process.env): string {
+  if (!(error instanceof Error)) return String(error);
+  if (env.PMS_DEBUG && error.stack) return error.stack;
   if (error instanceof InvalidExecutionInputError) return error.message;
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+  return error.message;
 }

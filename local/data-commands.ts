@@ -1,4 +1,10 @@
-import { type GenerateResult, generateEvents, generateIntoWarehouse } from "../core/data/generate.ts";
+import { dirname, join } from "node:path";
+import {
+  GenerateOptionsError,
+  type GenerateResult,
+  generateEvents,
+  generateIntoWarehouse,
+} from "../core/data/generate.ts";
 import type { LoadFormat } from "../core/data/load/formats.ts";
 import { type BadRowPolicy, type LoadResult, loadFile } from "../core/data/load/load.ts";
 import { ensureRawTables, RAW_EVENTS_TABLE } from "../core/data/raw-events.ts";
@@ -6,6 +12,7 @@ import { DuckDBWarehouse } from "../core/warehouse/duckdb.ts";
 import type { PmsHome } from "./home.ts";
 import { ensurePmsHome } from "./home.ts";
 import type { ProgressReporter } from "./progress.ts";
+import { acquireRunLock } from "./run-lock.ts";
 
 export interface LoadCommandOptions {
   readonly home: PmsHome;
@@ -21,6 +28,7 @@ const MB = 1024 * 1024;
 /** `pms data load`: the data room's loader into `$PMS_HOME/warehouse.duckdb`, with a progress bar. */
 export async function loadCommand(options: LoadCommandOptions): Promise<LoadResult> {
   await ensurePmsHome(options.home);
+  const releaseLock = await acquireRunLock(options.home, `data load ${options.file}`);
   const warehouse = new DuckDBWarehouse({ path: options.home.warehouse });
   const { reporter } = options;
   try {
@@ -50,6 +58,7 @@ export async function loadCommand(options: LoadCommandOptions): Promise<LoadResu
     return result;
   } finally {
     await warehouse.close();
+    await releaseLock();
   }
 }
 
@@ -62,6 +71,11 @@ export interface GenerateCommandOptions {
   readonly tenant: string;
   /** Write a Coveo-format CSV here instead of loading the warehouse. */
   readonly out?: string;
+  /**
+   * Also the product catalogue: `true` loads it into `raw.products` (or, with `out`, writes
+   * sku_to_content.csv beside it); a path writes it there.
+   */
+  readonly catalog?: string | boolean;
   readonly reporter: ProgressReporter;
 }
 
@@ -78,20 +92,44 @@ export async function generateCommand(options: GenerateCommandOptions): Promise<
   };
   let result: GenerateResult;
   if (options.out) {
-    result = await generateEvents(options.out, generateOptions);
+    const catalogOut =
+      typeof options.catalog === "string"
+        ? options.catalog
+        : options.catalog
+          ? join(dirname(options.out), "sku_to_content.csv")
+          : undefined;
+    result = await generateEvents(options.out, { ...generateOptions, ...(catalogOut ? { catalogOut } : {}) });
     reporter.progressDone("generating");
-    reporter.line(`Wrote ${describeGenerated(result)} to ${options.out}`);
+    reporter.line(
+      `Wrote ${describeGenerated(result)} to ${options.out}${catalogOut ? ` and the catalogue to ${catalogOut}` : ""}`,
+    );
     return result;
   }
+  if (typeof options.catalog === "string")
+    throw new GenerateOptionsError(
+      `--catalog ${options.catalog}: a catalogue file goes with --out; without --out, pass --catalog alone to load it into the warehouse`,
+    );
   await ensurePmsHome(options.home);
+  const releaseLock = await acquireRunLock(options.home, "data generate");
   const warehouse = new DuckDBWarehouse({ path: options.home.warehouse });
+  let catalogRows: number | undefined;
   try {
-    result = await generateIntoWarehouse(warehouse, { ...generateOptions, tenant: options.tenant });
+    const loaded = await generateIntoWarehouse(warehouse, {
+      ...generateOptions,
+      tenant: options.tenant,
+      catalog: options.catalog === true,
+    });
+    result = loaded;
+    catalogRows = loaded.catalogLoad?.rows;
   } finally {
     await warehouse.close();
+    await releaseLock();
   }
   reporter.progressDone("generating");
-  reporter.line(`Loaded ${describeGenerated(result)} into ${options.home.warehouse} (tenant ${options.tenant})`);
+  reporter.line(
+    `Loaded ${describeGenerated(result)} into ${options.home.warehouse} (tenant ${options.tenant})` +
+      (catalogRows === undefined ? "" : `, and ${catalogRows.toLocaleString("en-US")} products into raw.products`),
+  );
   return result;
 }
 

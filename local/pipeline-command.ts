@@ -1,16 +1,12 @@
 import type { ExecutionInput } from "../core/pipeline/execution-input.ts";
 import { generateCommand, warehouseEventDays } from "./data-commands.ts";
+import { windowEndingAt } from "./default-window.ts";
 import type { PmsHome } from "./home.ts";
 import type { ProgressReporter } from "./progress.ts";
 import { runCommand } from "./run-command.ts";
 import type { LocalRunRecord } from "./run-record.ts";
+import { SAMPLE_DAYS, SAMPLE_EVENTS } from "./sample-data.ts";
 
-/**
- * The sample `npm run pipeline` generates into an empty warehouse: big enough for the model to beat
- * popularity clearly, small enough that the whole run stays within a few minutes on two cores.
- */
-export const SAMPLE_EVENTS = 120_000;
-export const SAMPLE_DAYS = 14;
 /** Days of the sample one run trains on (the last is the test day; validation is sampled from the others). */
 export const SAMPLE_WINDOW_DAYS = 7;
 /**
@@ -42,14 +38,6 @@ export interface PipelineCommandOptions {
   readonly signal?: AbortSignal;
 }
 
-const DAY_MS = 86_400_000;
-
-/** The last `days` days of the data (never before its first day). */
-export function windowEndingAt(first: string, last: string, days: number): { start: string; end: string } {
-  const start = new Date(Date.parse(`${last}T00:00:00Z`) - (days - 1) * DAY_MS).toISOString().slice(0, 10);
-  return { start: start < first ? first : start, end: last };
-}
-
 /**
  * `npm run pipeline` (`pms pipeline`): sample data into an empty warehouse, then one local run on the
  * latest days of whatever the warehouse holds. The run's deployment leaves the endpoint serving.
@@ -63,6 +51,8 @@ export async function pipelineCommand(options: PipelineCommandOptions): Promise<
       home,
       events: options.events ?? SAMPLE_EVENTS,
       days: SAMPLE_DAYS,
+      // The catalogue gives the report its category and price slices and the perturbation test.
+      catalog: true,
       tenant: options.tenant,
       reporter,
     });

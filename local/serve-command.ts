@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { DEFAULT_ENDPOINT_PORT, type PmsHome } from "./home.ts";
 import { type LocalEndpointState, LocalModelHost } from "./model-host.ts";
@@ -38,19 +39,38 @@ export async function serveCommand(options: ServeCommandOptions): Promise<LocalE
   let target: { readonly runId: string; readonly modelUri: string; readonly shortId: string };
   if (options.modelPath) {
     const modelUri = options.modelPath.startsWith("s3://") ? options.modelPath : resolve(options.modelPath);
+    // Checked before any process starts: a typo fails here, not after a serving process gave up.
+    if (!modelUri.startsWith("s3://") && !existsSync(modelUri))
+      throw new NothingToServeError(
+        `No model at ${modelUri}: pass a model.tar.gz (or its extracted folder) a run wrote, e.g. ${home.runs}/<run>/model/model.tar.gz, or use --run (see \`pms runs\`).`,
+      );
     target = { runId: "manual", modelUri, shortId: `m-${shortHash(modelUri)}` };
   } else {
-    const record = options.runId ? await readRunRecord(home, options.runId) : await latestSuccessfulRun(home);
+    const record =
+      options.runId && options.runId !== "latest"
+        ? await readRunRecord(home, options.runId)
+        : await latestSuccessfulRun(home);
     if (!record)
       throw options.runId
         ? new RunNotFoundError(options.runId, home)
         : new NothingToServeError(
             `No successful local run under ${home.runs}: \`pms run\` trains one, or pass --model <model.tar.gz>.`,
           );
-    if (!record.modelUri || record.status !== "succeeded")
+    if (record.status !== "succeeded") {
+      const modelExists = record.modelUri !== undefined && existsSync(record.modelUri);
+      if (modelExists && record.gate?.passed === false)
+        throw new NothingToServeError(
+          `The quality gate rejected run ${record.runId}'s model (${record.gate.reasons.join("; ") || "see its report"}). ` +
+            `Serve it anyway with: pms serve --model ${record.modelUri}`,
+        );
       throw new NothingToServeError(
-        `Run ${record.runId} did not produce a model (${record.status}${record.error ? `: ${record.error.name}` : ""}); pick a successful run from \`pms runs\`.`,
+        modelExists
+          ? `Run ${record.runId} ${record.status === "aborted" ? "was aborted" : `failed in "${record.error?.state ?? "?"}"`} after training: serve its model anyway with: pms serve --model ${record.modelUri}`
+          : `Run ${record.runId} has no model: it ${record.status === "aborted" ? "was aborted" : `failed in "${record.error?.state ?? "?"}" (${record.error?.name ?? "error"})`} before training finished. Pick a successful run from \`pms runs\`.`,
       );
+    }
+    if (!record.modelUri)
+      throw new NothingToServeError(`Run ${record.runId} records no model; pick another run from \`pms runs\`.`);
     target = { runId: record.runId, modelUri: record.modelUri, shortId: `r-${shortHash(record.runId)}` };
   }
 

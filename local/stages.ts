@@ -32,8 +32,19 @@ export const STAGES: readonly { readonly stage: string; readonly states: readonl
       STATE_NAMES.isExtractFinished,
     ],
   },
-  { stage: "Train", states: [STATE_NAMES.train] },
-  { stage: "Evaluate", states: [STATE_NAMES.evaluate] },
+  {
+    stage: "Train",
+    states: [
+      STATE_NAMES.train,
+      STATE_NAMES.trainEvaluated,
+      STATE_NAMES.trainServed,
+      STATE_NAMES.describeEvaluatedTrainingFailure,
+      STATE_NAMES.describeEvaluatedTrainingTimeout,
+      STATE_NAMES.describeServedTrainingFailure,
+      STATE_NAMES.describeServedTrainingTimeout,
+    ],
+  },
+  { stage: "Evaluate", states: [STATE_NAMES.evaluate, STATE_NAMES.checkServedModel] },
   {
     stage: "Register and gate",
     states: [STATE_NAMES.registerModel, STATE_NAMES.shouldDeploy, STATE_NAMES.describeGateRejection],
@@ -55,11 +66,19 @@ export const STAGES: readonly { readonly stage: string; readonly states: readonl
   { stage: "Clean up", states: [STATE_NAMES.cleanUpDeployments] },
 ];
 
-/** `Error: cause` on one line, with a Batch job description reduced to its reason. */
-function firstLine(detail: string): string {
+/** `Error: cause` → `Error`; a detail without a name keeps its first line (a Batch job description reduced to its reason). */
+function errorName(detail: string): string {
   const colon = detail.indexOf(": ");
-  const [name, cause] = colon < 0 ? ["", detail] : [detail.slice(0, colon + 2), detail.slice(colon + 2)];
-  return `${name}${readableCause(cause).split("\n")[0] ?? ""}`;
+  if (colon > 0 && /^\w+$/.test(detail.slice(0, colon))) return detail.slice(0, colon);
+  return readableCause(detail).split("\n")[0] ?? "";
+}
+
+/**
+ * The state as the local run shows it. The cloud's training state runs a GPU Batch job; the twin
+ * runs the same entry point on this machine's CPU, and its output must not claim a GPU.
+ */
+export function localStateLabel(state: string): string {
+  return state === STATE_NAMES.train ? "Train the model on this machine's CPU" : state;
 }
 
 const STAGE_OF = new Map(STAGES.flatMap(({ stage, states }) => states.map((state) => [state, stage] as const)));
@@ -123,7 +142,8 @@ export function createStateProgress(reporter: ProgressReporter): (event: StateEv
         }
         if (event.type === "Fail") reporter.line(`✖ ${event.state}`);
         else if (event.type === "Succeed") reporter.line(`✔ ${event.state}`);
-        else if (event.type === "Task" && !polled(event.state)) reporter.stateStarted(event.state, event.type);
+        else if (event.type === "Task" && !polled(event.state))
+          reporter.stateStarted(localStateLabel(event.state), event.type);
         break;
       }
       case "exited":
@@ -136,12 +156,18 @@ export function createStateProgress(reporter: ProgressReporter): (event: StateEv
             undefined,
             `checks, last took ${formatSeconds(event.seconds)}`,
           );
-        } else reporter.stateEnded(event.state, event.seconds, "succeeded", event.detail);
+        } else reporter.stateEnded(localStateLabel(event.state), event.seconds, "succeeded", event.detail);
         break;
       case "failed":
         // A Fail state was announced when entered; its "failure" is the execution's end, not news.
+        // The error's name only: the run's summary prints its cause once, in full.
         if (event.type !== "Fail")
-          reporter.stateEnded(event.state, event.seconds, "failed", event.detail && firstLine(event.detail));
+          reporter.stateEnded(
+            localStateLabel(event.state),
+            event.seconds,
+            "failed",
+            event.detail && errorName(event.detail),
+          );
         break;
       case "retried":
         reporter.line(`↻ ${event.state}: retrying (attempt ${event.attempt})`);

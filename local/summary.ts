@@ -1,6 +1,6 @@
 import { formatSeconds } from "./progress.ts";
 import type { LocalRunRecord } from "./run-record.ts";
-import { summarizeStages } from "./stages.ts";
+import { localStateLabel, summarizeStages } from "./stages.ts";
 
 /** A `curl` line that works against the local endpoint, with a session a shopper could have had. */
 export function curlLine(endpointUrl: string, session: readonly string[]): string {
@@ -18,7 +18,7 @@ export function formatRunSummary(
   lines.push("", `Run ${record.runId}: ${record.status.toUpperCase()}${took}`);
   if (record.error)
     lines.push(
-      `  ${record.status === "aborted" ? "stopped in" : "failed in"} "${record.error.state ?? "?"}": ${record.error.name}`,
+      `  ${record.status === "aborted" ? "stopped in" : "failed in"} "${localStateLabel(record.error.state ?? "?")}": ${record.error.name}`,
       ...indent(readableCause(record.error.cause), "    "),
     );
   if (record.window) lines.push(`  window     ${record.window.start} .. ${record.window.end}`);
@@ -29,14 +29,15 @@ export function formatRunSummary(
     const width = Math.max(...stages.map((stage) => stage.stage.length));
     for (const stage of stages)
       lines.push(
-        `    ${stage.stage.padEnd(width)}  ${formatSeconds(stage.seconds).padStart(10)}  ${stage.outcome === "succeeded" ? "ok" : stage.outcome.toUpperCase()}${stage.polls > 1 ? `  (${stage.polls} checks)` : ""}`,
+        `    ${stage.stage.padEnd(width)}  ${formatSeconds(stage.seconds).padStart(10)}  ${stage.outcome === "succeeded" ? "ok" : stage.outcome.toUpperCase()}${stage.stage === "Transform (dbt)" && record.dbt ? `  (${dbtCounts(record.dbt)})` : stage.polls > 1 ? `  (${stage.polls} checks)` : ""}`,
       );
   }
   if (record.gate) {
     lines.push(`  gate       ${record.gate.passed ? "PASSED" : "REJECTED"}`);
     for (const check of record.gate.checks)
       lines.push(
-        `    ${check.passed ? "✔" : "✖"} ${check.name}: ${round(check.value)} (threshold ${round(check.threshold)})${check.detail ? ` — ${check.detail}` : ""}`,
+        // The detail says what was compared with what; a bare threshold would read 0 when there is no champion.
+        `    ${check.passed ? "✔" : "✖"} ${check.name}: ${check.detail ?? `${round(check.value)} (threshold ${round(check.threshold)})`}`,
       );
   }
   if (record.metrics && Object.keys(record.metrics).length > 0)
@@ -48,12 +49,18 @@ export function formatRunSummary(
   if (record.reportUri) lines.push(`  report     ${record.reportUri}`);
   if (record.modelUri && record.status === "succeeded") lines.push(`  model      ${record.modelUri}`);
   if (record.endpointUrl) {
-    lines.push(`  endpoint   ${record.endpointUrl}${record.deployed ? "" : " (previous model, unchanged)"}`);
+    lines.push(`  endpoint   ${record.endpointUrl}${servingNote(record)}`);
     if (options.exampleSession && options.exampleSession.length > 0)
       lines.push(`  try it     ${curlLine(record.endpointUrl, options.exampleSession)}`);
   }
   if (record.logPath) lines.push(`  log        ${record.logPath}`);
   return lines.join("\n");
+}
+
+/** Which model answers on the port, as endpoint.json said when the run ended (never inferred from the run). */
+function servingNote(record: LocalRunRecord): string {
+  if (record.servingRunId === undefined) return record.deployed ? "" : " (previous model, unchanged)";
+  return record.servingRunId === record.runId ? "" : ` (serving run ${record.servingRunId}'s model, not this run's)`;
 }
 
 /**
@@ -69,6 +76,20 @@ export function readableCause(cause: string): string {
     // Not JSON: already readable.
   }
   return cause;
+}
+
+/** "5 models ok; 47 tests passed": what dbt users read, rather than how often the run was polled. */
+function dbtCounts(nodes: NonNullable<LocalRunRecord["dbt"]>): string {
+  const models = nodes.filter((node) => node.kind === "model");
+  const tests = nodes.filter((node) => node.kind === "test");
+  const failed = (list: typeof nodes) =>
+    list.filter((node) => node.status === "error" || node.status === "fail").length;
+  const modelFailures = failed(models);
+  const testFailures = failed(tests);
+  return (
+    `${models.length} models ${modelFailures > 0 ? `${modelFailures} failed` : "ok"}; ` +
+    `${tests.length} tests ${testFailures > 0 ? `${testFailures} failed` : "passed"}`
+  );
 }
 
 function indent(text: string, prefix: string): string[] {

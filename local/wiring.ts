@@ -8,6 +8,7 @@ import { createCancelDbtRunHandler } from "../lambdas/cancel-dbt-run/handler.ts"
 import { createCheckDbtRunHandler } from "../lambdas/check-dbt-run/handler.ts";
 import { createCheckDeploymentHandler } from "../lambdas/check-deployment/handler.ts";
 import { createCheckExtractHandler } from "../lambdas/check-extract/handler.ts";
+import { createCheckServedModelHandler, loadGruAlone } from "../lambdas/check-served-model/handler.ts";
 import { createCleanUpDeploymentsHandler } from "../lambdas/clean-up-deployments/handler.ts";
 import { createEvaluateHandler } from "../lambdas/evaluate/handler.ts";
 import { createPrepareRunHandler } from "../lambdas/prepare-run/handler.ts";
@@ -18,6 +19,7 @@ import { createStartDbtRunHandler } from "../lambdas/start-dbt-run/handler.ts";
 import { createStartDeploymentHandler } from "../lambdas/start-deployment/handler.ts";
 import { createStartExtractHandler } from "../lambdas/start-extract/handler.ts";
 import { type DeployConfig, loadDeployConfigFromCdkJson, runDefaultsFrom } from "../lib/config.ts";
+import { describeDbtResults, type NodeResult } from "./dbt/runner.ts";
 import { LocalDbtTransformer } from "./dbt/transformer.ts";
 import { exampleSession } from "./example-session.ts";
 import { DEFAULT_ENDPOINT_PORT, type PmsHome } from "./home.ts";
@@ -56,6 +58,7 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
   // artifactRoot = $PMS_HOME: runs land in $PMS_HOME/runs/<runId>/, as `runArtifactUris` lays them out.
   const defaults: RunDefaults = { ...runDefaultsFrom(config, home.artifactRoot), ...options.runDefaults };
   let runLog: (line: string) => void = () => undefined;
+  let dbtResults: readonly NodeResult[] | undefined;
   const store = new RoutingArtifactStore();
   const warehouse = new DuckDBWarehouse({ path: home.warehouse });
   const transformer = new LocalDbtTransformer({
@@ -64,7 +67,11 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
     // The full dbt log goes to the run's log; the terminal gets the verdict and anything that failed.
     log: (line) => {
       runLog(line);
-      if (/^Done\.|^\d+ of \d+ (FAIL|ERROR|WARN)\b/.test(line)) options.reporter?.line(`    dbt: ${line}`);
+      if (/^\d+ of \d+ (FAIL|ERROR|WARN)\b/.test(line)) options.reporter?.line(`    dbt: ${line}`);
+    },
+    onFinished: (report) => {
+      dbtResults = report.results;
+      options.reporter?.line(`    dbt: ${describeDbtResults(report.results)} (${report.seconds.toFixed(1)} s)`);
     },
   });
   const dbtTimeoutSeconds = config.dbtCloud.timeoutMinutes * 60;
@@ -74,6 +81,8 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
     port: options.port ?? DEFAULT_ENDPOINT_PORT,
   });
   const championSource = new LocalEndpointChampionSource(home.root, store);
+  const registry = new FileModelRegistry(store, home.artifactRoot, config.sagemaker.modelPackageGroupName);
+  const endpointName = config.sagemaker.endpointName;
 
   const handlers: LocalHandlers = {
     prepareRun: createPrepareRunHandler({ defaults }),
@@ -94,10 +103,16 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
         options.reporter?.line(`    ${message}${details ? ` (${details})` : ""}`);
       },
     }),
-    // The registry is a JSON file per model package group under $PMS_HOME/registry/, same approval rules as SageMaker's.
-    registerModel: createRegisterModelHandler({
-      registry: new FileModelRegistry(store, home.artifactRoot, config.sagemaker.modelPackageGroupName),
+    checkServedModel: createCheckServedModelHandler({
+      store,
+      loadModel: loadGruAlone,
+      log: (message, fields) =>
+        options.reporter?.line(
+          `    ${message} (validation HR@20 of the GRU: evaluated ${Number(fields?.evaluatedHr20).toFixed(4)}, served ${Number(fields?.servedHr20).toFixed(4)})`,
+        ),
     }),
+    // The registry is a JSON file per model package group under $PMS_HOME/registry/, same approval rules as SageMaker's.
+    registerModel: createRegisterModelHandler({ registry }),
     startDeployment: createStartDeploymentHandler({
       host,
       endpointName: config.sagemaker.endpointName,
@@ -117,11 +132,16 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
       runLog = write;
     },
     async train(job, context) {
+      // Both models train at once; the evaluated one drives the progress bar, the served one reports
+      // its data and its end, and each line of the log says which model it is from.
+      const evaluated = job.model === "evaluated";
       await runTrainingProcess({
         command: job.command,
         logPath: context.logPath,
+        logPrefix: `[${job.model}] `,
         signal: context.signal,
         onProgress: (progress) => {
+          if (!evaluated) return;
           if (progress.epochDone)
             context.reporter.line(`    epoch ${progress.epoch}/${progress.epochs}: ${progress.detail}`);
           else
@@ -135,13 +155,36 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
         onLine: (line) => {
           // The trainer's own status lines (backend, data sizes) are worth seeing; batch lines drive the bar.
           if (!parseEpochLine(line) && /^(TF\.js backend|data:|trained:)/i.test(line))
-            context.reporter.line(`    ${line}`);
+            context.reporter.line(`    ${job.model} model: ${line}`);
         },
       });
     },
+    dbtResults: () => dbtResults,
     async endpointUrl() {
       const endpoint = await host.read();
       return endpoint?.status === "InService" && endpoint.current ? `http://127.0.0.1:${endpoint.port}` : undefined;
+    },
+    async servingRunId() {
+      const endpoint = await host.read();
+      return endpoint?.status === "InService" ? endpoint.current?.runId : undefined;
+    },
+    async undoAbortedRun(runId) {
+      const done: string[] = [];
+      const endpoint = await host.read();
+      if (endpoint?.current?.runId === runId) {
+        // The run stopped before its model was verified: what served before it serves again.
+        const previous = endpoint.previous;
+        if (previous) {
+          await host.rollBack(endpointName, previous.endpointConfigName);
+          done.push(`    endpoint: rolled back to run ${previous.runId}'s model (this run's model was never verified)`);
+        } else {
+          await host.deleteEndpoint(endpointName);
+          done.push("    endpoint: stopped (it served only this run's unverified model)");
+        }
+      }
+      const rejected = await registry.rejectRunVersion(runId, "the run was stopped before its model was verified");
+      if (rejected) done.push(`    registry: version ${rejected.version} is Rejected (the run was stopped)`);
+      return done;
     },
     async exampleSession(record) {
       return record.status === "succeeded" ? exampleSession(home, record.runId, store) : undefined;

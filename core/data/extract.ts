@@ -9,6 +9,7 @@ import type { RunArtifactUris, RunContext } from "../pipeline/run-context.ts";
 import type { ArtifactStore } from "../ports/artifact-store.ts";
 import type { SqlValue, Warehouse } from "../ports/warehouse.ts";
 import { duckdbString } from "../warehouse/sql-literals.ts";
+import { PRODUCTS_TABLE, RAW_SCHEMA } from "./raw-events.ts";
 
 /** The dbt view Extract unloads (models/marts/training_sessions.sql), in the target's default schema. */
 export const TRAINING_SESSIONS_RELATION = "training_sessions";
@@ -350,7 +351,10 @@ export async function checkExtract(
         "Check that events were loaded for this tenant and window and that the dbt run used the same vars (tenant, window_start, window_end).",
     );
   }
-  if (warehouse.dialect === "duckdb") await commitPartialFolder(run);
+  if (warehouse.dialect === "duckdb") {
+    await commitPartialFolder(run);
+    await unloadProductsLocally(warehouse, run);
+  }
 
   const splits = Object.fromEntries(
     SPLITS.map((split) => {
@@ -394,6 +398,26 @@ export async function checkExtract(
     contentType: "application/json",
   });
   return { ...base, status: "succeeded", finished: true, manifest };
+}
+
+/**
+ * The catalogue beside the splits (`data/products/`), where evaluation looks for the attributes of
+ * its category and price slices. Only the columns evaluation reads; nothing when the table is empty.
+ */
+async function unloadProductsLocally(warehouse: Warehouse, run: ExtractRun): Promise<void> {
+  const target = join(toLocalPath(dataPrefix(run)), "products");
+  await rm(target, { recursive: true, force: true });
+  const [count] = await warehouse.query<{ n: number }>(
+    `select count(*) as n from information_schema.tables where table_schema = '${RAW_SCHEMA}' and table_name = 'products'`,
+  );
+  if (Number(count?.n ?? 0) === 0) return;
+  const [rows] = await warehouse.query<{ n: number }>(`select count(*) as n from ${PRODUCTS_TABLE}`);
+  if (Number(rows?.n ?? 0) === 0) return;
+  await mkdir(target, { recursive: true });
+  await warehouse.query(
+    `copy (select sku, category_hash, price_bucket from ${PRODUCTS_TABLE} order by sku) to ${duckdbString(join(target, "part-0.parquet"))} (format parquet)`,
+    { tag: run.executionName },
+  );
 }
 
 /** Moves `.partial/split=<name>/part-*.parquet` to `<name>/part-*.parquet`, replacing an earlier run's files. */

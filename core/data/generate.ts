@@ -281,17 +281,27 @@ async function writeCatalog(out: string, catalog: Catalog, random: () => number)
   await end(stream);
 }
 
-/** `pms data generate` without `--out`: generates to a temporary file and loads it (streamed, constant memory). */
+/**
+ * `pms data generate` without `--out`: generates to a temporary file and loads it (streamed, constant
+ * memory); with `catalog`, the matching products too, into `raw.products`.
+ */
 export async function generateIntoWarehouse(
   warehouse: Warehouse,
-  options: GenerateOptions & { readonly tenant: string },
-): Promise<GenerateResult & { readonly load: LoadResult }> {
+  options: Omit<GenerateOptions, "catalogOut"> & { readonly tenant: string; readonly catalog?: boolean },
+): Promise<GenerateResult & { readonly load: LoadResult; readonly catalogLoad?: LoadResult }> {
   const folder = await mkdtemp(join(tmpdir(), "pms-generate-"));
   try {
     const file = join(folder, "browsing_train.csv");
-    const generated = await generateEvents(file, options);
+    const catalogOut = options.catalog ? join(folder, "sku_to_content.csv") : undefined;
+    const generated = await generateEvents(file, { ...options, ...(catalogOut ? { catalogOut } : {}) });
     const load = await loadFile(warehouse, file, { format: "coveo", tenant: options.tenant, onBadRow: "abort" });
-    return { ...generated, load };
+    if (!catalogOut) return { ...generated, load };
+    const catalogLoad = await loadFile(warehouse, catalogOut, {
+      format: "coveo-catalog",
+      tenant: options.tenant,
+      onBadRow: "abort",
+    });
+    return { ...generated, load, catalogLoad };
   } finally {
     await rm(folder, { recursive: true, force: true });
   }

@@ -47,6 +47,16 @@ function compare(value: number, comparator: GateComparator, threshold: number): 
 const format = (value: number) => (Number.isFinite(value) ? value.toFixed(4) : String(value));
 const signed = (value: number) => `${value >= 0 ? "+" : "−"}${Math.abs(value).toFixed(4)}`;
 
+/**
+ * `a >= b` when the comparison holds, `a is below b` when it does not: a failed check must not read
+ * like the condition it failed.
+ */
+function comparison(left: string, comparator: GateCheck["comparator"], right: string, passed: boolean): string {
+  if (passed) return `${left} ${comparator} ${right}`;
+  const failed = { ">=": "is below", ">": "is not above", "<=": "is above", "<": "is not below" }[comparator];
+  return `${left} ${failed} ${right}`;
+}
+
 function championCheck(
   check: GateCheck,
   key: string,
@@ -89,14 +99,15 @@ function championCheck(
   // A "better than" check needs the interval's worst case to clear the margin; an "at most" check its best case.
   const bound = check.comparator.startsWith(">") ? interval.lower : interval.upper;
   const side = check.comparator.startsWith(">") ? "lower" : "upper";
+  const passed = compare(bound, check.comparator, margin);
   return {
     name: check.source,
     value,
     threshold,
-    passed: compare(bound, check.comparator, margin),
+    passed,
     detail:
       `challenger − champion ${signed(interval.mean)} (${Math.round(interval.confidence * 100)}% CI ` +
-      `${signed(interval.lower)}..${signed(interval.upper)}); ${side} bound ${signed(bound)} ${check.comparator} ${signed(margin)}` +
+      `${signed(interval.lower)}..${signed(interval.upper)}); ${comparison(`${side} bound ${signed(bound)}`, check.comparator, `the margin ${signed(margin)}`, passed)}` +
       ` (champion ${format(championValue)} re-scored on today's points)`,
   };
 }
@@ -121,12 +132,13 @@ export function evaluateGate(checks: readonly (GateCheck | string)[], values: Ga
     }
     if (check.operand.kind === "number") {
       const threshold = check.operand.value;
+      const passed = compare(value, check.comparator, threshold);
       return {
         name: check.source,
         value,
         threshold,
-        passed: compare(value, check.comparator, threshold),
-        detail: `${key} ${format(value)} ${check.comparator} ${format(threshold)}`,
+        passed,
+        detail: comparison(`${key} ${format(value)}`, check.comparator, format(threshold), passed),
       };
     }
     const { reference, margin } = check.operand;
@@ -142,12 +154,18 @@ export function evaluateGate(checks: readonly (GateCheck | string)[], values: Ga
       };
     }
     const threshold = baseline + margin;
+    const passed = compare(value, check.comparator, threshold);
     return {
       name: check.source,
       value,
       threshold,
-      passed: compare(value, check.comparator, threshold),
-      detail: `${key} ${format(value)} ${check.comparator} ${reference} ${format(baseline)} ${signed(margin)} = ${format(threshold)}`,
+      passed,
+      detail: comparison(
+        `${key} ${format(value)}`,
+        check.comparator,
+        `${reference} ${format(baseline)} ${signed(margin)} = ${format(threshold)}`,
+        passed,
+      ),
     };
   });
   const reasons = results

@@ -1,4 +1,6 @@
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
+import { pathToFileURL } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { ArtifactStore } from "../ports/artifact-store.ts";
 import type { Recommendation } from "../ports/model-host.ts";
@@ -61,14 +63,25 @@ export async function loadModelForScoring(
   }
 }
 
+function tsxEsmApi(): string {
+  // require.resolve answers with the package's CommonJS entry; the ESM one sits beside it.
+  return pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve("tsx/esm/api")
+      .replace(/\.cjs$/, ".mjs"),
+  ).href;
+}
+
 function startWorker(data: Record<string, unknown>): Worker {
   const url = new URL(import.meta.url);
   // Run from TypeScript (tsx: the local twin, tests, benchmarks), the worker registers tsx's loader
   // before importing this module: the parent's loader hooks do not reach worker threads, and Node 20
   // ignores `--import` in a worker's execArgv. A bundle is plain JavaScript and starts directly.
+  // tsx by absolute URL: an eval'd worker resolves bare names from the working directory, which
+  // need not be this project's (`pms run` from any folder).
   const worker = url.pathname.endsWith(".ts")
     ? new Worker(
-        `import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`,
+        `import(${JSON.stringify(tsxEsmApi())}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`,
         { eval: true, workerData: data },
       )
     : new Worker(url, { workerData: data });

@@ -29,7 +29,8 @@ const EvaluateEventSchema = z.looseObject({
     uris: z.looseObject({
       run: z.string().min(1),
       model: z.string().min(1),
-      trainingMetrics: z.string().min(1),
+      evaluatedModel: z.string().min(1),
+      evaluatedTrainingMetrics: z.string().min(1),
       report: z.string().min(1),
       metrics: z.string().min(1),
       data: z.looseObject({ train: z.string().min(1), test: z.string().min(1), manifest: z.string().min(1) }),
@@ -90,7 +91,11 @@ export function createEvaluateHandler(deps: EvaluateDependencies) {
       Promise.all([readSessions(deps.store, uris.data.test), readSessions(deps.store, uris.data.train)]),
     );
     log("Sessions read", { test: testSessions.length, train: trainSessions.length });
-    const model = await step(`Loading the model ${uris.model}`, () => deps.loadModel(deps.store, uris.model));
+    // The evaluated model never saw the test span; the served one (uris.model) did, so its figures
+    // there would flatter it.
+    const model = await step(`Loading the model ${uris.evaluatedModel}`, () =>
+      deps.loadModel(deps.store, uris.evaluatedModel),
+    );
     let championModel: EvaluatedModel | undefined;
     try {
       const champion = await step("Finding the champion", () => deps.championSource.findChampion());
@@ -113,7 +118,7 @@ export function createEvaluateHandler(deps: EvaluateDependencies) {
       }
       const [trainingMetrics, manifest, itemAttributes] = await step("Reading the run's metadata", () =>
         Promise.all([
-          optionalJson<TrainingMetrics>(deps.store, uris.trainingMetrics),
+          optionalJson<TrainingMetrics>(deps.store, uris.evaluatedTrainingMetrics),
           optionalJson<DataManifest>(deps.store, uris.data.manifest),
           readItemAttributes(deps.store, productsPrefix(uris)),
         ]),
@@ -138,7 +143,8 @@ export function createEvaluateHandler(deps: EvaluateDependencies) {
         window: run.window,
         tenant: run.tenant,
         deploy: run.deploy,
-        modelUri: uris.model,
+        modelUri: uris.evaluatedModel,
+        servedModelUri: uris.model,
         ...(run.training ? { hyperparameters: run.training } : {}),
         ...(model.backend ? { backend: model.backend } : {}),
         ...(model.metadata ? { model: model.metadata } : {}),

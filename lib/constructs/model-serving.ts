@@ -5,7 +5,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
 import { VARIANT_NAME } from "../../core/deploy/names.ts";
 import type { DeployConfig } from "../config.ts";
-import { acknowledgeNag, nagResourceFinding } from "../nag.ts";
+import { acknowledgeNag, nagResourceFinding, wildcardResource } from "../nag.ts";
 import type { ArtifactBucket } from "./artifact-bucket.ts";
 
 export interface ModelServingProps {
@@ -136,7 +136,7 @@ export class ModelServing extends Construct {
       "AwsSolutions-IAM5",
       "SageMaker hosting needs: ecr:GetAuthorizationToken and cloudwatch:PutMetricData, which have no resource-level permissions (PutMetricData is limited to SageMaker's namespaces by condition); log streams of this endpoint's own log group; model.tar.gz of any run under runs/ (run ids are only known at run time).",
       [
-        "Resource::*",
+        wildcardResource("ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"),
         nagResourceFinding(this, endpointLogs),
         "Action::s3:GetObject*",
         "Action::s3:GetBucket*",
@@ -269,6 +269,11 @@ export class ModelServing extends Construct {
   /** SageMaker's List* actions have no resource-level permissions: they can only be granted on `*`. */
   private grantListing(grantee: iam.IGrantable, actions: string[]): void {
     grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: ["*"] }));
+    const target = grantee.grantPrincipal instanceof Construct ? grantee.grantPrincipal : grantee;
+    if (target instanceof Construct)
+      acknowledgeNag(target, "AwsSolutions-IAM5", "SageMaker's List* actions support only Resource *.", [
+        wildcardResource(...actions),
+      ]);
   }
 
   private acknowledgeNamedWildcards(grantee: iam.IGrantable): void {
@@ -278,12 +283,11 @@ export class ModelServing extends Construct {
     acknowledgeNag(
       target,
       "AwsSolutions-IAM5",
-      "SageMaker resources are scoped to this project's names: models and endpoint configs are named <endpoint>-<run id> at run time, model packages are versions of this project's group; SageMaker's List* actions support only Resource *.",
+      "SageMaker resources are scoped to this project's names: models and endpoint configs are named <endpoint>-<run id> at run time, model packages are versions of this project's group",
       [
         nagResourceFinding(this, this.arns.endpointConfigs),
         nagResourceFinding(this, this.arns.models),
         nagResourceFinding(this, this.arns.modelPackages),
-        "Resource::*",
       ],
     );
   }

@@ -5,7 +5,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { acknowledgeNag } from "../nag.ts";
+import { acknowledgeNag, wildcardResource } from "../nag.ts";
 import { PROJECT_ROOT, projectPath } from "../project-paths.ts";
 
 /** Packages no Lambda loads (DuckDB and tfjs-node are for the local twin and the training image). */
@@ -128,7 +128,7 @@ export class PipelineFunction extends nodejs.NodejsFunction {
       role,
       "AwsSolutions-IAM5",
       "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions, so Lambda's active tracing grants them on Resource *.",
-      ["Resource::*"],
+      [wildcardResource("xray:PutTraceSegments", "xray:PutTelemetryRecords")],
     );
   }
 }

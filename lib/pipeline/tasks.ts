@@ -107,6 +107,7 @@ export const LAMBDA_TASKS = {
     redriveAwareKeys: [STATE_KEYS.run, STATE_KEYS.extract],
   }),
   evaluate: task(STATE_NAMES.evaluate, "evaluate", STATE_KEYS.evaluation),
+  checkServedModel: task(STATE_NAMES.checkServedModel, "checkServedModel", STATE_KEYS.servedModelCheck),
   registerModel: task(STATE_NAMES.registerModel, "registerModel", STATE_KEYS.registration),
   startDeployment: task(STATE_NAMES.startDeployment, "startDeployment", STATE_KEYS.deployment, {
     busyErrors: ENDPOINT_BUSY_ERRORS,
@@ -123,8 +124,12 @@ export const LAMBDA_TASKS = {
   }),
 } as const satisfies Record<keyof PipelineFunctions, LambdaTaskSpec>;
 
-/** The Batch `submitJob.sync` state; its override receives `{JobName, JobQueue, JobDefinition, ContainerOverrides: {Command}}`. */
-export const TRAIN_STATE = STATE_NAMES.train;
+/**
+ * The Batch `submitJob.sync` states, one per model, the branches of the Parallel state
+ * `STATE_NAMES.train`; an override receives `{JobName, JobQueue, JobDefinition, ContainerOverrides: {Command}}`.
+ */
+export const TRAIN_STATES = { evaluated: STATE_NAMES.trainEvaluated, served: STATE_NAMES.trainServed } as const;
+export type TrainedModel = keyof typeof TRAIN_STATES;
 
 /** The fields of a Batch job as Step Functions returns it from `submitJob.sync` (DescribeJobs' job, PascalCase). */
 export interface BatchJobResult {
@@ -165,7 +170,10 @@ export const WAIT_STATES = [
 ] as const;
 
 /** Every state with a Retry field: the twin and the tests override their back-off intervals. */
-export const RETRYING_STATES = [...Object.values(LAMBDA_TASKS).map((spec) => spec.stateName), TRAIN_STATE] as const;
+export const RETRYING_STATES = [
+  ...Object.values(LAMBDA_TASKS).map((spec) => spec.stateName),
+  ...Object.values(TRAIN_STATES),
+] as const;
 
 /**
  * The context object fields the definition reads (`$$.Execution.Name/Id/RedriveCount`); aws-local-stepfunctions

@@ -346,3 +346,26 @@ export async function runDbtProject(
     ...(problem?.message ? { message: problem.message } : cancelled ? { message: "cancelled" } : {}),
   };
 }
+
+/** dbt's results as a dbt user reads them: "4 models ok; 48 tests passed", or which failed, warned or were skipped. */
+export function describeDbtResults(results: readonly NodeResult[]): string {
+  const describeKind = (kind: NodeResult["kind"], ok: NodeStatus, okWord: string) => {
+    const nodes = results.filter((result) => result.kind === kind);
+    const label = `${nodes.length} ${kind}${nodes.length === 1 ? "" : "s"}`;
+    const tally = new Map<string, number>();
+    for (const node of nodes) {
+      const word =
+        node.status === ok
+          ? okWord
+          : node.status === "fail" || node.status === "error"
+            ? "failed"
+            : node.status === "warn"
+              ? "warned"
+              : "skipped";
+      tally.set(word, (tally.get(word) ?? 0) + 1);
+    }
+    if (tally.size <= 1) return `${label} ${[...tally.keys()][0] ?? okWord}`;
+    return `${label} (${[...tally].map(([word, n]) => `${n} ${word}`).join(", ")})`;
+  };
+  return `${describeKind("model", "success", "ok")}; ${describeKind("test", "pass", "passed")}`;
+}

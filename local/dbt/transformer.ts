@@ -21,6 +21,8 @@ export interface LocalDbtTransformerOptions {
   readonly log?: (line: string) => void;
   /** @default false */
   readonly fullRefresh?: boolean;
+  /** Each finished run's per-node results (the run record keeps them; the progress shows their counts). */
+  readonly onFinished?: (report: DbtRunReport) => void;
 }
 
 /**
@@ -52,6 +54,7 @@ export class LocalDbtTransformer implements Transformer {
           cancelled: () => run.cancelRequested,
         });
         run.report = report;
+        this.options.onFinished?.(report);
         run.status = run.cancelRequested ? "cancelled" : report.success ? "success" : "error";
         if (report.message) run.message = report.message;
       } catch (error) {

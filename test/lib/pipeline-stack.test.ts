@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Match, type Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RunDefaultsSchema } from "../../core/pipeline/run-context.ts";
 import { FUNCTION_ENTRIES, missingFunctionEntries } from "../../lib/constructs/pipeline-lambdas.ts";
@@ -250,6 +250,7 @@ describe("pipeline functions", () => {
         "start-extract",
         "check-extract",
         "evaluate",
+        "check-served-model",
         "register-model",
         "start-deployment",
         "check-deployment",
@@ -305,6 +306,7 @@ describe("pipeline functions", () => {
       "start-extract": snowflake,
       "check-extract": snowflake,
       evaluate: ["PMS_MODEL_PACKAGE_GROUP", "PMS_ENDPOINT_NAME"],
+      "check-served-model": [],
       "register-model": ["PMS_MODEL_PACKAGE_GROUP", "PMS_SERVING_IMAGE_URI", "PMS_RESOURCE_TAGS"],
       "start-deployment": [
         "PMS_ENDPOINT_NAME",
@@ -666,6 +668,12 @@ describe("cdk-nag AwsSolutions", () => {
     expect(Object.fromEntries(regional.nagViolations)).toEqual({});
     expect([...regional.nagAcknowledged.keys()].some((id) => id.includes(":sagemaker:eu-west-1:"))).toBe(true);
   }, 180_000);
+
+  it("has no action on Resource * beyond those acknowledged by name (wildcardResource)", () => {
+    expect(
+      Annotations.fromStack(synthesized.stack).findError("*", Match.stringLikeRegexp("AwsSolutions-IAM5: ")),
+    ).toEqual([]);
+  });
 
   it("acknowledges wildcard findings one by one, never a whole rule", () => {
     const acknowledged = [...synthesized.nagAcknowledged.keys()];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fullDays } from "../../local/data-commands.ts";
-import { windowEndingAt } from "../../local/pipeline-command.ts";
+import { windowEndingAt } from "../../local/default-window.ts";
 
 describe("the quick start's window", () => {
   it("leaves out a trailing partial day, so the test day has sessions", () => {

@@ -1,4 +1,5 @@
-import { mkdtemp } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -23,11 +24,42 @@ describe("pms serve", () => {
       modelUri: "/nowhere/model.tar.gz",
     });
     await expect(serveCommand({ home, endpointName: "pms-recommender", runId: "r1" })).rejects.toThrow(
-      /Run r1 did not produce a model \(aborted\)/,
+      /Run r1 has no model: it was aborted before training finished/,
     );
     await expect(serveCommand({ home, endpointName: "pms-recommender", runId: "r2" })).rejects.toThrow(
       /No local run "r2"/,
     );
+  });
+
+  it("names a rejected run's model and the command that serves it anyway", async () => {
+    // Prepare: a run the gate rejected, whose model archive exists.
+    const home = pmsHomeAt(await mkdtemp(join(tmpdir(), "pms-serve-")));
+    const model = join(home.root, "model.tar.gz");
+    await writeFile(model, "not read");
+    await writeRunRecord(home, {
+      runId: "rejected",
+      executionName: "e",
+      status: "failed",
+      startedAt: "2026-01-01T00:00:00Z",
+      input: {},
+      stages: [],
+      modelUri: model,
+      error: { name: "QualityGateFailed", cause: "", state: "The model failed the quality gate" },
+      gate: { passed: false, checks: [], reasons: ["hr@20 >= popularity + 0.02 failed: hr@20 0.1 is below 0.3"] },
+    });
+    // Act + Assess
+    const failure = serveCommand({ home, endpointName: "pms-recommender", runId: "rejected" });
+    await expect(failure).rejects.toThrow(/quality gate rejected run rejected's model \(hr@20 >= popularity/);
+    await expect(failure).rejects.toThrow(`pms serve --model ${model}`);
+  });
+
+  it("fails at once, naming the file, when --model does not exist", async () => {
+    const home = pmsHomeAt(await mkdtemp(join(tmpdir(), "pms-serve-")));
+    await expect(
+      serveCommand({ home, endpointName: "pms-recommender", modelPath: join(home.root, "missing.tar.gz") }),
+    ).rejects.toThrow(`No model at ${join(home.root, "missing.tar.gz")}`);
+    // Nothing was started: no endpoint state was written.
+    expect(existsSync(join(home.root, "endpoint.json"))).toBe(false);
   });
 
   it("prints the endpoint, a curl line with a real session, and how to stop it", () => {

@@ -46,6 +46,33 @@ describe("summarizeStages", () => {
 });
 
 describe("createStateProgress", () => {
+  it("names a failed state's error once (the summary prints its cause) and labels training as on the CPU", () => {
+    const recording = createRecordingReporter();
+    const details: string[] = [];
+    const progress = createStateProgress({
+      ...recording,
+      stateEnded: (state, seconds, outcome, detail) => {
+        details.push(detail ?? "");
+        recording.stateEnded(state, seconds, outcome, detail);
+      },
+    });
+    progress({ kind: "entered", state: STATE_NAMES.train, type: "Task" });
+    progress({ kind: "entered", state: STATE_NAMES.checkExtract, type: "Task" });
+    progress({
+      kind: "failed",
+      state: STATE_NAMES.checkExtract,
+      type: "Task",
+      seconds: 0,
+      detail: 'InsufficientData: Tenant "demo-shop", window 2026-11-30..2026-12-06: 0 training session(s)',
+    });
+    expect(recording.events).toEqual([
+      "start Train the model on this machine's CPU",
+      `start ${STATE_NAMES.checkExtract}`,
+      `end ${STATE_NAMES.checkExtract} failed`,
+    ]);
+    expect(details).toEqual(["InsufficientData"]);
+  });
+
   it("shows a poll loop once and then as a counter, and closes the counter when the next stage starts", () => {
     const reporter = createRecordingReporter();
     const progress = createStateProgress(reporter);

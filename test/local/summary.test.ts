@@ -26,7 +26,7 @@ const succeeded: LocalRunRecord = {
       outcome: "succeeded",
     },
     {
-      state: "Train the model on a GPU",
+      state: "Train the evaluated model on a GPU",
       type: "Task",
       startedAt: "2026-11-26T14:30:01.000Z",
       seconds: 61.5,
@@ -57,6 +57,56 @@ describe("formatRunSummary", () => {
     expect(text).toContain(`'{"sessions":[["sku-1","sku-2"]],"k":5}'`);
   });
 
+  it("shows what a check compared instead of a threshold, so no champion never reads as 0.0000", () => {
+    const text = formatRunSummary({
+      ...succeeded,
+      gate: {
+        passed: true,
+        checks: [
+          {
+            name: "mrr@20 >= champion - 0.01",
+            value: 0.3,
+            threshold: 0,
+            passed: true,
+            detail: "no champion is serving (no model is serving yet): passes",
+          },
+        ],
+        reasons: [],
+      },
+    });
+    expect(text).toContain("✔ mrr@20 >= champion - 0.01: no champion is serving (no model is serving yet): passes");
+    expect(text).not.toContain("threshold 0");
+  });
+
+  it("shows dbt's model and test results on the transform stage, not its poll count", () => {
+    const text = formatRunSummary({
+      ...succeeded,
+      stages: [
+        {
+          state: "Check the dbt run",
+          type: "Task",
+          startedAt: "2026-11-26T14:30:00.000Z",
+          seconds: 0.1,
+          outcome: "succeeded",
+        },
+        {
+          state: "Check the dbt run",
+          type: "Task",
+          startedAt: "2026-11-26T14:30:01.000Z",
+          seconds: 0.1,
+          outcome: "succeeded",
+        },
+      ],
+      dbt: [
+        { kind: "model", name: "stg_events", status: "success", seconds: 0.2, rows: 10 },
+        { kind: "test", name: "not_null_x", status: "pass", seconds: 0.01, rows: 0 },
+        { kind: "test", name: "unique_x", status: "fail", seconds: 0.01, rows: 2 },
+      ],
+    });
+    expect(text).toMatch(/Transform \(dbt\)\s+1\.1 s {2}ok {2}\(1 models ok; 2 tests 1 failed\)/);
+    expect(text).not.toContain("checks)");
+  });
+
   it("shows the reason inside a failed Batch job's description", () => {
     const text = formatRunSummary({
       ...succeeded,
@@ -68,7 +118,7 @@ describe("formatRunSummary", () => {
           Status: "FAILED",
           StatusReason: "The training process exited with code 1:\nOOM",
         }),
-        state: "Train the model on a GPU",
+        state: "Train the evaluated model on a GPU",
       },
     });
     expect(text).toContain("    The training process exited with code 1:\n    OOM");
@@ -86,6 +136,16 @@ describe("formatRunSummary", () => {
     expect(text).toContain('failed in "Check the dbt run": DbtRunFailed');
     expect(text).toContain("    test unique_sessions_session_id failed");
     expect(text).toContain("(previous model, unchanged)");
+  });
+
+  it("says which run's model answers on the port, from the endpoint's state rather than the run's outcome", () => {
+    const aborted = { ...succeeded, status: "aborted" as const, deployed: false };
+    expect(formatRunSummary({ ...aborted, servingRunId: "run-before" })).toContain(
+      "(serving run run-before's model, not this run's)",
+    );
+    expect(formatRunSummary({ ...succeeded, deployed: true, servingRunId: succeeded.runId })).not.toMatch(
+      /serving run|unchanged/,
+    );
   });
 });
 

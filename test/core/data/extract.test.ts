@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,8 +11,10 @@ import {
   startExtract,
   VALIDATION_SHARE,
 } from "../../../core/data/extract.ts";
+import { COVEO_CATALOG_COLUMNS } from "../../../core/data/load/formats.ts";
 import { loadFile } from "../../../core/data/load/load.ts";
 import { readSessions } from "../../../core/data/session-parquet.ts";
+import { productsPrefix, readItemAttributes } from "../../../core/evaluation/item-attributes.ts";
 import type { DataManifest } from "../../../core/pipeline/contracts.ts";
 import { runArtifactUris } from "../../../core/pipeline/run-context.ts";
 import { DuckDBWarehouse } from "../../../core/warehouse/duckdb.ts";
@@ -196,5 +198,24 @@ describe("extract on DuckDB", () => {
     await expect(
       extract(run({ runId: "run-6", window: { start: "2015-01-01", end: "2015-01-09" } })),
     ).rejects.toBeInstanceOf(InsufficientDataError);
+  });
+
+  it("unloads the product catalogue beside the splits, where evaluation reads its slice attributes", async () => {
+    // Prepare: a catalogue for some of the click log's items.
+    const catalogue = join(folder, "sku_to_content.csv");
+    await writeFile(
+      catalogue,
+      `${COVEO_CATALOG_COLUMNS.join(",")}\n214716935,"[0.1]",cat-a,"[0.2]",3\n214832672,"[0.1]",cat-b,"[0.2]",7\n`,
+    );
+    await loadFile(warehouse, catalogue, { format: "coveo-catalog", tenant: "yoochoose" });
+    const target = run({ runId: "run-7" });
+
+    // Act
+    await extract(target);
+
+    // Assess
+    const attributes = await readItemAttributes(store, productsPrefix(runArtifactUris(folder, "run-7")));
+    expect(attributes?.get("214716935")).toEqual({ category: "cat-a", "price bucket": "3" });
+    expect(attributes?.get("214832672")).toEqual({ category: "cat-b", "price bucket": "7" });
   });
 });

@@ -20,7 +20,7 @@ describe("evaluateGate", () => {
     expect(result.passed).toBe(false);
     expect(result.checks.map((check) => check.passed)).toEqual([false, false]);
     expect(result.reasons[0]).toMatch(
-      /^hr@20 >= cooccurrence \+ 0.05 failed: hr@20 0.5000 >= cooccurrence 0.4700 \+0.0500/,
+      /^hr@20 >= cooccurrence \+ 0.05 failed: hr@20 0.5000 is below cooccurrence 0.4700 \+0.0500/,
     );
   });
 
@@ -63,7 +63,7 @@ describe("evaluateGate", () => {
     const blocked = evaluateGate(["hr@20 >= champion - 0.01"], { ...values, champion: champion(-0.02) });
     expect(blocked.passed).toBe(false);
     expect(blocked.checks[0]).toMatchObject({ value: 0.5, threshold: expect.closeTo(0.48, 12) });
-    expect(blocked.reasons[0]).toMatch(/lower bound −0.0200 >= −0.0100/);
+    expect(blocked.reasons[0]).toMatch(/lower bound −0.0200 is below the margin −0.0100/);
   });
 
   it("compares stored champion metrics as point values and says they were not re-scored", () => {
