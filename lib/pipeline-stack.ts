@@ -5,7 +5,6 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import type { DeployConfig } from "./config.ts";
 import { ArtifactBucket } from "./constructs/artifact-bucket.ts";
-import { grantBatchJobControl } from "./constructs/batch-job-control.ts";
 import { ModelServing } from "./constructs/model-serving.ts";
 import { NightlySchedule } from "./constructs/nightly-schedule.ts";
 import { type FunctionName, PipelineLambdas } from "./constructs/pipeline-lambdas.ts";
@@ -129,7 +128,6 @@ export class PipelineStack extends Stack {
       namePrefix: config.namePrefix,
       logRetention,
     });
-    grantBatchJobControl(this.pipeline.stateMachine, this.pipeline);
     this.schedule = new NightlySchedule(this, "Nightly", {
       stateMachine: this.pipeline.stateMachine,
       schedule: config.schedule,

@@ -8,6 +8,7 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { PIPELINE_ERRORS, STATE_KEYS } from "../../core/pipeline/contracts.ts";
+import { grantBatchJobControl } from "../constructs/batch-job-control.ts";
 import { acknowledgeNag, wildcardResource } from "../nag.ts";
 import type { PipelineFunctions } from "./pipeline-functions.ts";
 import { STATE_NAMES } from "./state-names.ts";
@@ -125,6 +126,8 @@ export class PipelineStateMachine extends Construct {
       },
     });
 
+    // Every .sync Batch task of the definition (both training jobs of the Parallel state).
+    grantBatchJobControl(this.stateMachine, this);
     this.acknowledgeGeneratedWildcards();
   }
 

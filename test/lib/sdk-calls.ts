@@ -36,7 +36,9 @@ export async function sdkCallsOf(entry: string): Promise<Set<string>> {
       const named =
         candidate.kind === "function"
           ? unit.identifiers.has(candidate.name)
-          : candidate.kind === "method" && unit.methodCalls.has(candidate.name);
+          : candidate.kind === "method" &&
+            (unit.methodCalls.has(candidate.name) ||
+              unit.constructedCalls.has(`${candidate.className}.${candidate.name}`));
       if (named) {
         reached.add(candidate);
         queue.push(candidate);
@@ -51,9 +53,14 @@ interface Unit {
   /** `module`: the code outside functions and methods (runs on import), constructors included. */
   readonly kind: "module" | "function" | "method";
   readonly name: string;
+  /** A method's class. */
+  readonly className?: string;
   readonly commands: readonly string[];
   readonly identifiers: ReadonlySet<string>;
+  /** `.name(` on any receiver. */
   readonly methodCalls: ReadonlySet<string>;
+  /** `new Class(…).name(`: only that class's method. */
+  readonly constructedCalls: ReadonlySet<string>;
 }
 
 const FUNCTION_HEADER = /^(?:export\s+)?(?:async\s+)?function\*?\s+([A-Za-z_]\w*)/gm;
@@ -61,11 +68,20 @@ const FUNCTION_HEADER = /^(?:export\s+)?(?:async\s+)?function\*?\s+([A-Za-z_]\w*
 const METHOD_HEADER =
   /^ {2}(?:(?:public|private|protected|static|async|override|get|set)\s+)*([A-Za-z_]\w*)(?:<[^(]*>)?\([^;\n]*$/gm;
 /** A class's body: from its header to the first `}` alone at the start of a line. */
-const CLASS_BODY = /^(?:export\s+)?(?:abstract\s+)?class\s[^\n]*\n[\s\S]*?^\}/gm;
+const CLASS_BODY = /^(?:export\s+)?(?:abstract\s+)?class\s+(\w+)[^\n]*\n[\s\S]*?^\}/gm;
+const CONSTRUCTED_CALL = /\bnew ([A-Z]\w*)\([^()]*\)\.([A-Za-z_]\w*)\(/g;
 
-function unitsOf(file: string, text: string): Unit[] {
-  const classBodies = [...text.matchAll(CLASS_BODY)].map((match) => [match.index, match.index + match[0].length]);
-  const inClass = (index: number) => classBodies.some(([start, end]) => index > (start ?? 0) && index < (end ?? 0));
+/** Import and re-export statements name what a file may use, not what it calls: they are left out. */
+const IMPORTS = /^(?:import|export)\s[^;]*?\sfrom\s+["'][^"']+["'];?/gms;
+
+function unitsOf(file: string, source: string): Unit[] {
+  const text = source.replace(IMPORTS, (statement) => statement.replace(/[^\n]/g, " "));
+  const classBodies = [...text.matchAll(CLASS_BODY)].map((match) => ({
+    name: match[1] as string,
+    start: match.index,
+    end: match.index + match[0].length,
+  }));
+  const classAt = (index: number) => classBodies.find((body) => index > body.start && index < body.end)?.name;
   const headers = [
     ...[...text.matchAll(FUNCTION_HEADER)].map((match) => ({
       index: match.index,
@@ -73,13 +89,19 @@ function unitsOf(file: string, text: string): Unit[] {
       kind: "function" as const,
     })),
     ...[...text.matchAll(METHOD_HEADER)]
-      .filter((match) => inClass(match.index))
-      .map((match) => ({ index: match.index, name: match[1] as string, kind: "method" as const })),
+      .filter((match) => classAt(match.index) !== undefined)
+      .map((match) => ({
+        index: match.index,
+        name: match[1] as string,
+        kind: "method" as const,
+        className: classAt(match.index),
+      })),
   ].sort((a, b) => a.index - b.index);
-  const unit = (kind: Unit["kind"], name: string, body: string): Unit => ({
+  const unit = (kind: Unit["kind"], name: string, body: string, className?: string): Unit => ({
     file,
     kind,
     name,
+    ...(className ? { className } : {}),
     commands: [
       ...[...body.matchAll(/\bnew ([A-Z]\w*)Command\(/g)].map((match) => match[1] as string),
       // A paginator sends its list command page by page.
@@ -87,13 +109,20 @@ function unitsOf(file: string, text: string): Unit[] {
       ...(/\bgetSecret\(/.test(body) ? ["getSecret"] : []),
     ],
     identifiers: new Set([...body.matchAll(/\b([A-Za-z_]\w*)\b/g)].map((match) => match[1] as string)),
-    methodCalls: new Set([...body.matchAll(/\.([A-Za-z_]\w*)\(/g)].map((match) => match[1] as string)),
+    methodCalls: new Set(
+      [...body.replace(CONSTRUCTED_CALL, "").matchAll(/\.([A-Za-z_]\w*)\(/g)].map((match) => match[1] as string),
+    ),
+    constructedCalls: new Set([...body.matchAll(CONSTRUCTED_CALL)].map((match) => `${match[1]}.${match[2]}`)),
   });
   const units: Unit[] = [unit("module", "", text.slice(0, headers[0]?.index ?? text.length))];
   headers.forEach((header, index) => {
     const body = text.slice(header.index, headers[index + 1]?.index ?? text.length);
     // A constructor runs whenever its class is used: it counts as the module's own code.
-    units.push(header.name === "constructor" ? unit("module", "", body) : unit(header.kind, header.name, body));
+    units.push(
+      header.name === "constructor"
+        ? unit("module", "", body)
+        : unit(header.kind, header.name, body, "className" in header ? header.className : undefined),
+    );
   });
   return units;
 }
