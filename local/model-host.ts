@@ -20,6 +20,7 @@ import type {
   InvocationResponse,
   ModelHost,
 } from "../core/ports/model-host.ts";
+import { nodeEntryArgs, TRAINING_IMAGE_ENTRY, tsxImportArgs } from "./entry-points.ts";
 
 /**
  * The local twin's endpoint: the training image's serving process on localhost, behind a small
@@ -90,19 +91,12 @@ const FRONT_PROXY_COMMAND = "front-proxy";
 const CONTROL_PATH = "/_pms/backend";
 const CONTROL_HEADER = "x-pms-control-token";
 
-/** `--import <tsx>` by absolute URL, so the processes start from any working directory. */
-function tsxImport(): string {
-  return pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-}
-
 /** The training image's serving entry point, as the container runs it, on the local backend. */
 export function trainingImageServeCommand(modelUri: string, port: number): ServerCommand {
   return {
     command: process.execPath,
     args: [
-      "--import",
-      tsxImport(),
-      join(REPOSITORY, "training-image/src/main.ts"),
+      ...nodeEntryArgs(TRAINING_IMAGE_ENTRY),
       "serve",
       "--model",
       modelUri,
@@ -479,8 +473,7 @@ export class LocalModelHost implements ModelHost, DeploymentCleaner {
       {
         command: process.execPath,
         args: [
-          "--import",
-          tsxImport(),
+          ...tsxImportArgs(),
           fileURLToPath(import.meta.url),
           FRONT_PROXY_COMMAND,
           String(port),
