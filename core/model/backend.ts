@@ -2,8 +2,8 @@ import { execFile } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { promisify } from "node:util";
-import * as tf from "@tensorflow/tfjs";
 import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import * as tf from "./tf.ts";
 
 /**
  * Run-time backend choice: `tensorflow` (tfjs-node-gpu or tfjs-node — only installed in the training

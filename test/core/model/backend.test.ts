@@ -1,6 +1,6 @@
-import * as tf from "@tensorflow/tfjs";
 import { afterEach, describe, expect, it } from "vitest";
 import { BackendUnavailableError, GpuUnavailableError, selectBackend } from "../../../core/model/backend.ts";
+import * as tf from "../../../core/model/tf.ts";
 
 const forced = process.env.PMS_TF_BACKEND;
 afterEach(() => {
