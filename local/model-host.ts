@@ -3,10 +3,9 @@ import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
-import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import type { CleanUpRequest, DeploymentCleaner } from "../core/deploy/cleanup.ts";
 import { DeploymentError, EndpointNotFoundError } from "../core/deploy/errors.ts";
 import { parseInvocationResponse } from "../core/deploy/invocation.ts";
@@ -85,8 +84,6 @@ export interface LocalModelHostOptions {
   readonly lockTimeoutMs?: number;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-const REPOSITORY = resolve(here, "..");
 const FRONT_PROXY_COMMAND = "front-proxy";
 const CONTROL_PATH = "/_pms/backend";
 const CONTROL_HEADER = "x-pms-control-token";
