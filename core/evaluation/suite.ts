@@ -19,6 +19,7 @@ import {
   type TestPoint,
   testPoints,
 } from "./metrics.ts";
+import { compareProfiles, type DataDrift, type DataProfile, profileData } from "./profile.ts";
 import {
   attributeSlice,
   hitsBySlice,
@@ -68,6 +69,8 @@ export interface SuiteInput {
   readonly champion?: { readonly info: Champion; readonly recommender?: Recommender; readonly loadError?: string };
   /** Product attributes by SKU (category, price bucket…), when a products table exists. */
   readonly itemAttributes?: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** The data profile of the previous run (the run of the model serving now), to measure drift against. */
+  readonly previousProfile?: { readonly profile: DataProfile; readonly runId?: string };
   readonly options?: SuiteOptions;
 }
 
@@ -124,8 +127,59 @@ export interface EvaluationSummary {
   readonly slices: SliceRow[];
   readonly behavioural: BehaviouralTest[];
   readonly gate: GateEvaluation;
+  /** Sessions per day, session length, cold items, top items of this run's data. */
+  readonly profile?: DataProfile;
+  /** The profile against the previous run's, when one was found. */
+  readonly drift?: DataDrift;
+  /** A few test points with the model's top-k: what a hit and a miss look like. */
+  readonly examples?: WorkedExample[];
   readonly notes: string[];
   readonly seconds: number;
+}
+
+export interface WorkedExample {
+  /** The last items of the session before the target, oldest first. */
+  readonly prefix: readonly string[];
+  /** Items of the prefix left out of `prefix`, at its start. */
+  readonly omitted: number;
+  readonly target: string;
+  /** The model's top `k`, best first. */
+  readonly recommendations: readonly string[];
+  /** 1-based rank of the target in `recommendations`, or null for a miss. */
+  readonly rank: number | null;
+}
+
+/** Worked examples in the report, and the items of each shown. */
+const EXAMPLES = 5;
+const EXAMPLE_PREFIX_ITEMS = 5;
+
+/** A few points spread over the test split (seeded), with the model's top-k for each. */
+async function workedExamples(
+  model: Recommender,
+  points: readonly TestPoint[],
+  k: number,
+  seed: number,
+): Promise<WorkedExample[]> {
+  const random = seededRandom(seed + 1);
+  const chosen = new Set<number>();
+  for (let attempt = 0; attempt < EXAMPLES * 10 && chosen.size < Math.min(EXAMPLES, points.length); attempt++)
+    chosen.add(Math.floor(random() * points.length));
+  const picked = [...chosen].sort((a, b) => a - b).map((index) => points[index] as TestPoint);
+  const lists = await model.recommend(
+    picked.map((point) => point.prefix),
+    k,
+  );
+  return picked.map((point, index) => {
+    const recommendations = (lists[index] ?? []).map((recommendation) => recommendation.sku);
+    const position = recommendations.indexOf(point.target);
+    return {
+      prefix: point.prefix.slice(-EXAMPLE_PREFIX_ITEMS),
+      omitted: Math.max(0, point.prefix.length - EXAMPLE_PREFIX_ITEMS),
+      target: point.target,
+      recommendations,
+      rank: position < 0 ? null : position + 1,
+    };
+  });
 }
 
 const POINT_METRICS: PointMetric[] = ["hr", "mrr", "ndcg"];
@@ -404,9 +458,17 @@ export async function runEvaluationSuite(input: SuiteInput): Promise<EvaluationS
     ...(options.behaviouralThresholds ? { thresholds: options.behaviouralThresholds } : {}),
   });
 
+  const profile = profileData(input.trainSessions, input.testSessions);
+  const examples = await workedExamples(input.challenger, points, primaryK, seed);
+
   return {
     ks,
     primaryK,
+    profile,
+    ...(input.previousProfile
+      ? { drift: compareProfiles(profile, input.previousProfile.profile, input.previousProfile.runId) }
+      : {}),
+    examples,
     points: {
       total: allPoints.length,
       scored: points.length,
