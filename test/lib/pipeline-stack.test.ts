@@ -357,7 +357,11 @@ describe("pipeline functions", () => {
       .join("");
     const defaults = RunDefaultsSchema.parse(JSON.parse(text));
     expect(defaults.artifactRoot).toBe("s3://my-bucket");
-    expect(defaults.gate).toEqual(["hr@20 >= popularity + 0.02", "mrr@20 >= champion - 0.01"]);
+    expect(defaults.gate).toEqual([
+      "hr@20 >= best-baseline + 0.005",
+      "mrr@20 >= best-baseline - 0.005",
+      "mrr@20 >= champion - 0.01",
+    ]);
   });
 
   it("lets only the dbt functions read the dbt Cloud token, and only the extract functions the Snowflake key", () => {
