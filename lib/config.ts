@@ -381,7 +381,7 @@ export const EXAMPLE_CONFIG = {
     holdoutDays: 1,
     tenant: "demo-shop",
     training: DEFAULT_TRAINING_PARAMETERS,
-    gate: ["hr@20 >= best-baseline + 0.005", "mrr@20 >= best-baseline - 0.005", "mrr@20 >= champion - 0.01"],
+    gate: ["hr@20 > best-baseline", "mrr@20 >= best-baseline - 0.005", "mrr@20 >= champion - 0.01"],
     deploy: "auto",
     minSessions: 1000,
   },

@@ -358,7 +358,7 @@ describe("pipeline functions", () => {
     const defaults = RunDefaultsSchema.parse(JSON.parse(text));
     expect(defaults.artifactRoot).toBe("s3://my-bucket");
     expect(defaults.gate).toEqual([
-      "hr@20 >= best-baseline + 0.005",
+      "hr@20 > best-baseline",
       "mrr@20 >= best-baseline - 0.005",
       "mrr@20 >= champion - 0.01",
     ]);
