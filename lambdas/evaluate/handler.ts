@@ -2,6 +2,7 @@ import { z } from "zod";
 import { readSessions } from "../../core/data/session-parquet.ts";
 import type { Champion, ChampionSource } from "../../core/evaluation/champion.ts";
 import { productsPrefix, readItemAttributes } from "../../core/evaluation/item-attributes.ts";
+import { readPreviousProfile } from "../../core/evaluation/profile.ts";
 import { type ReportMetadata, writeReport } from "../../core/evaluation/report/index.ts";
 import { type EvaluationSummary, runEvaluationSuite, type SuiteOptions } from "../../core/evaluation/suite.ts";
 import type { ModelMetadata } from "../../core/model/load.ts";
@@ -124,6 +125,9 @@ export function createEvaluateHandler(deps: EvaluateDependencies) {
         ]),
       );
 
+      const previousProfile = championInput?.info.modelUri
+        ? await readPreviousProfile(deps.store, championInput.info.modelUri)
+        : undefined;
       const summary = await step("Scoring", () =>
         runEvaluationSuite({
           challenger: model,
@@ -132,6 +136,7 @@ export function createEvaluateHandler(deps: EvaluateDependencies) {
           gate: run.gate,
           ...(championInput ? { champion: championInput } : {}),
           ...(itemAttributes ? { itemAttributes } : {}),
+          ...(previousProfile ? { previousProfile } : {}),
           options: { ...deps.options, log },
         }),
       );

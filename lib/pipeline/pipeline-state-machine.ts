@@ -126,7 +126,9 @@ export class PipelineStateMachine extends Construct {
       },
     });
 
-    // Every .sync Batch task of the definition (both training jobs of the Parallel state).
+    // The CDK's Batch integration grants SubmitJob and the EventBridge rule only; Step Functions also
+    // describes a .sync job while it runs and terminates it on timeout or abort: every .sync Batch task
+    // of the definition (both training jobs of the Parallel state).
     grantBatchJobControl(this.stateMachine, this);
     this.acknowledgeGeneratedWildcards();
   }
