@@ -16,6 +16,7 @@ import {
   BATCH_TRANSIENT_ERRORS,
   ERROR_RESULT_PATH,
   LAMBDA_TASKS,
+  LAMBDA_TIMEOUT_ERRORS,
   LAMBDA_TRANSIENT_ERRORS,
   type LambdaTaskSpec,
 } from "./tasks.ts";
@@ -126,7 +127,8 @@ export class PipelineStateMachine extends Construct {
     });
 
     // The CDK's Batch integration grants SubmitJob and the EventBridge rule only; Step Functions also
-    // describes a .sync job while it runs and terminates it on timeout or abort.
+    // describes a .sync job while it runs and terminates it on timeout or abort: every .sync Batch task
+    // of the definition (both training jobs of the Parallel state).
     grantBatchJobControl(this.stateMachine, this);
     this.acknowledgeGeneratedWildcards();
   }
@@ -486,7 +488,7 @@ export class PipelineStateMachine extends Construct {
       lambdaFunction: fn,
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
-      payload: overrides.payload,
+      payload: overrides.payload ?? (spec.redriveAwareKeys ? redriveAwarePayload(spec.redriveAwareKeys) : undefined),
       resultSelector: overrides.resultSelector,
       resultPath:
         spec.functionKey === "prepareRun"
@@ -503,6 +505,16 @@ export class PipelineStateMachine extends Construct {
       maxDelay: Duration.minutes(1),
       jitterStrategy: sfn.JitterType.FULL,
     });
+    if (spec.retriesTimeouts) {
+      // A warehouse call slower than the function's timeout (a cold warehouse) may well pass next time.
+      task.addRetry({
+        errors: [...LAMBDA_TIMEOUT_ERRORS],
+        interval: Duration.seconds(30),
+        maxAttempts: 2,
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+    }
     if (spec.busyErrors.length > 0) {
       // Another change to the endpoint is in progress: that takes minutes, not seconds.
       task.addRetry({
@@ -531,6 +543,14 @@ export class PipelineStateMachine extends Construct {
       resultPath: ERROR_RESULT_PATH,
     });
   }
+}
+
+/** The given state keys and the execution's redrive count: what a polling check needs to keep its deadline across a redrive. */
+function redriveAwarePayload(keys: readonly string[]): sfn.TaskInput {
+  return sfn.TaskInput.fromObject({
+    ...Object.fromEntries(keys.map((key) => [key, sfn.JsonPath.objectAt(`$.${key}`)])),
+    execution: { redriveCount: sfn.JsonPath.numberAt("$$.Execution.RedriveCount") },
+  });
 }
 
 /**
