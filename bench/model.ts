@@ -23,6 +23,7 @@ import { FileSystemArtifactStore } from "../core/artifacts/filesystem.ts";
 import { CooccurrenceRecommender } from "../core/baselines/cooccurrence.ts";
 import { countItems, PopularityRecommender } from "../core/baselines/popularity.ts";
 import { SknnRecommender } from "../core/baselines/sknn.ts";
+import { readClickLog, splitByDay } from "../core/data/click-log.ts";
 import { scoreRecommender, testPoints } from "../core/evaluation/metrics.ts";
 import { POPULAR_FALLBACK_SIZE, packTrainedModel, trainedModelMetadata } from "../core/model/artifact.ts";
 import { selectBackend } from "../core/model/backend.ts";
@@ -32,7 +33,6 @@ import { SeededRandom } from "../core/model/random.ts";
 import type { Recommender } from "../core/model/recommender.ts";
 import { SessionRecommender } from "../core/model/session-recommender.ts";
 import { trainSessionModel } from "../core/model/training.ts";
-import { readClickLog, splitByDay } from "./click-log.ts";
 
 const run_ = promisify(execFile);
 

@@ -11,8 +11,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { loadavg } from "node:os";
 import autocannon from "autocannon";
+import { readClickLog, splitByDay } from "../core/data/click-log.ts";
 import { servingWorkers } from "../training-image/src/serve.ts";
-import { readClickLog, splitByDay } from "./click-log.ts";
 
 function flag(args: string[], name: string, fallback: string): string {
   const index = args.indexOf(name);

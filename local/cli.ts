@@ -41,6 +41,9 @@ function positiveInteger(value: string): number {
   return parsed;
 }
 
+/** A closed terminal (SIGHUP) and `kill` (SIGTERM) stop a run exactly as Ctrl-C does. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
 /**
  * `--port`, else $PMS_PORT, else nothing (the command's own default, 8080): a machine where 8080 is
  * taken sets PMS_PORT once instead of passing --port to every command.
@@ -56,16 +59,27 @@ function withPort<T>(flag: number | undefined, io: CliIo, build: (port: number) 
   }
 }
 
-/** First Ctrl-C aborts cleanly (the run is marked aborted, child processes stop); a second one leaves at once. */
+/** First stop signal aborts cleanly (the run is marked aborted, child processes stop); a second one leaves at once. */
 function interruptible(io: CliIo): { readonly signal: AbortSignal; readonly dispose: () => void } {
   const controller = new AbortController();
-  const onInterrupt = () => {
+  const onInterrupt = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
-    io.stderr.write("\nStopping the run (Ctrl-C again to quit at once)…\n");
-    controller.abort();
+    try {
+      io.stderr.write(`\nStopping the run (${signal}; Ctrl-C again to quit at once)…\n`);
+    } catch {
+      // After SIGHUP the terminal may be gone; stopping matters more than saying so.
+    }
+    // A closed terminal makes later writes fail with EIO; the run must still stop and record itself.
+    if (signal === "SIGHUP") for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+    controller.abort(signal);
   };
-  process.on("SIGINT", onInterrupt);
-  return { signal: controller.signal, dispose: () => process.off("SIGINT", onInterrupt) };
+  for (const signal of STOP_SIGNALS) process.on(signal, onInterrupt);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const signal of STOP_SIGNALS) process.off(signal, onInterrupt);
+    },
+  };
 }
 
 /** The package's version; package.json sits one folder up from both local/cli.ts and the prebuilt dist/pms.mjs. */

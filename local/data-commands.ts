@@ -13,6 +13,7 @@ import { DuckDBWarehouse } from "../core/warehouse/duckdb.ts";
 import type { PmsHome } from "./home.ts";
 import { ensurePmsHome } from "./home.ts";
 import type { ProgressReporter } from "./progress.ts";
+import { acquireRunLock } from "./run-lock.ts";
 
 export interface LoadCommandOptions {
   readonly home: PmsHome;
@@ -39,6 +40,7 @@ export async function loadCommand(options: LoadCommandOptions): Promise<LoadResu
         "`pms data generate --out browsing_train.csv` writes a sample in the coveo format.",
     );
   await ensurePmsHome(options.home);
+  const releaseLock = await acquireRunLock(options.home, `data load ${options.file}`);
   const warehouse = new DuckDBWarehouse({ path: options.home.warehouse });
   const { reporter } = options;
   try {
@@ -68,6 +70,7 @@ export async function loadCommand(options: LoadCommandOptions): Promise<LoadResu
     return result;
   } finally {
     await warehouse.close();
+    await releaseLock();
   }
 }
 
@@ -119,6 +122,7 @@ export async function generateCommand(options: GenerateCommandOptions): Promise<
       `--catalog ${options.catalog}: a catalogue file goes with --out; without --out, pass --catalog alone to load it into the warehouse`,
     );
   await ensurePmsHome(options.home);
+  const releaseLock = await acquireRunLock(options.home, "data generate");
   const warehouse = new DuckDBWarehouse({ path: options.home.warehouse });
   let catalogRows: number | undefined;
   try {
@@ -131,6 +135,7 @@ export async function generateCommand(options: GenerateCommandOptions): Promise<
     catalogRows = loaded.catalogLoad?.rows;
   } finally {
     await warehouse.close();
+    await releaseLock();
   }
   reporter.progressDone("generating");
   reporter.line(

@@ -52,6 +52,11 @@ export function localExecutionArn(stateMachineName: string, executionName: strin
   return `arn:aws:states:local:000000000000:execution:${stateMachineName}:${executionName}`;
 }
 
+/** The signal's name when the CLI aborted on one (`controller.abort("SIGTERM")`). */
+function stopReason(signal: AbortSignal | undefined): string {
+  return typeof signal?.reason === "string" ? signal.reason : "SIGINT";
+}
+
 function causeText(cause: unknown): string {
   if (typeof cause === "string") return cause;
   if (cause instanceof Error) return cause.message;
@@ -102,6 +107,8 @@ export async function executeLocally(options: LocalExecutionOptions): Promise<Lo
         StartTime: startTime,
         Input: options.input,
         RoleArn: "arn:aws:iam::000000000000:role/pms-local",
+        // `$$.Execution.RedriveCount` is read by the polling checks; a local execution is never redriven.
+        RedriveCount: 0,
       },
       StateMachine: {
         Id: `arn:aws:states:local:000000000000:stateMachine:${stateMachineName}`,
@@ -179,14 +186,19 @@ export async function executeLocally(options: LocalExecutionOptions): Promise<Lo
     await logs;
     return { status: "succeeded", output, lastState: output, stages };
   } catch (error) {
-    await logs.catch(() => undefined);
+    // The engine can reject without ever closing its event stream (a RangeError on an input nested
+    // thousands deep): the events it did emit are in, so waiting is bounded.
+    await Promise.race([
+      logs.catch(() => undefined),
+      new Promise((resolveWait) => setTimeout(resolveWait, 1000).unref()),
+    ]);
     if (error instanceof ExecutionAbortedError || options.signal?.aborted) {
       // The states running when the run was stopped end here, so their time is on the record.
       for (const [name, state] of [...entered.entries()]) close(name, state.type, Date.now(), "aborted");
       return {
         status: "aborted",
         lastState,
-        error: { name: "Aborted", cause: "The run was stopped (SIGINT).", state: lastEntered },
+        error: { name: "Aborted", cause: `The run was stopped (${stopReason(options.signal)}).`, state: lastEntered },
         stages,
       };
     }

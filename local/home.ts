@@ -42,8 +42,29 @@ export async function ensurePmsHome(home: PmsHome): Promise<void> {
   await Promise.all([home.runs, home.logs, home.cache].map((folder) => mkdir(folder, { recursive: true })));
 }
 
+/**
+ * What a run id may look like: PrepareRun's ids (`20261126T143000-local-1a2b3c-4d5e6f`) and nothing
+ * with a path separator or a leading dot, so an id from the command line can only name a folder
+ * directly under `$PMS_HOME/runs`.
+ */
+const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+export class InvalidRunIdError extends Error {
+  override readonly name = "InvalidRunId";
+  constructor(readonly runId: string) {
+    super(
+      `"${runId}" is not a run id: run ids are letters, digits, ".", "_" and "-" (no "/"), as \`pms runs\` lists them.`,
+    );
+  }
+}
+
+export function isRunId(value: string): boolean {
+  return RUN_ID_PATTERN.test(value);
+}
+
 /** A run's own folder; `runArtifactUris(home.artifactRoot, runId).run` points at the same place. */
 export function runFolder(home: PmsHome, runId: string): string {
+  if (!isRunId(runId)) throw new InvalidRunIdError(runId);
   return join(home.runs, runId);
 }
 

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
@@ -19,6 +19,7 @@ import type {
   InvocationResponse,
   ModelHost,
 } from "../core/ports/model-host.ts";
+import { DEFAULT_MAX_BODY_BYTES } from "../training-image/src/serve.ts";
 import { nodeEntryArgs, TRAINING_IMAGE_ENTRY, tsxImportArgs } from "./entry-points.ts";
 
 /**
@@ -420,7 +421,9 @@ export class LocalModelHost implements ModelHost, DeploymentCleaner {
     await mkdir(dirname(this.statePath), { recursive: true });
     // Written aside and renamed: a reader (the CLI, the twin) never sees half a file.
     const temporary = `${this.statePath}.${process.pid}.tmp`;
-    await writeFile(temporary, `${JSON.stringify(state, null, 2)}\n`);
+    // Owner-only: the file holds the proxy's control token, which switches what the port serves.
+    await writeFile(temporary, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    await chmod(temporary, 0o600);
     await rename(temporary, this.statePath);
   }
 
@@ -645,7 +648,11 @@ async function inFlight(state: LocalEndpointState, backendPort: number): Promise
  * is built on it, and http-proxy-3 would replace only the dozen lines of piping below while the
  * switching and draining would still be ours.
  */
-export function createFrontProxy(initialBackendPort: number, controlToken: string): http.Server {
+export function createFrontProxy(
+  initialBackendPort: number,
+  controlToken: string,
+  maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
+): http.Server {
   let backendPort = initialBackendPort;
   const inFlightByPort = new Map<number, number>();
   const agents = new Map<number, http.Agent>();
@@ -668,40 +675,53 @@ export function createFrontProxy(initialBackendPort: number, controlToken: strin
     } else inFlightByPort.set(port, next);
   };
 
-  return http.createServer((request, response) => {
-    if (request.url === CONTROL_PATH) {
-      if (request.headers[CONTROL_HEADER] !== controlToken) {
-        response.writeHead(403, { "content-type": "application/json" }).end('{"error":"forbidden"}');
-        return;
-      }
-      if (request.method === "PUT") {
-        let body = "";
-        request.setEncoding("utf8");
-        request.on("data", (chunk: string) => {
-          body += chunk;
-        });
-        request.on("end", () => {
-          const port = Number((JSON.parse(body || "{}") as { port?: unknown }).port);
-          if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-            response.writeHead(400, { "content-type": "application/json" }).end('{"error":"port must be a TCP port"}');
-            return;
-          }
-          const previousPort = backendPort;
-          backendPort = port;
-          // An idle old backend keeps no pooled sockets open: it must be able to exit at once.
-          if (previousPort !== port && !inFlightByPort.has(previousPort)) {
-            agents.get(previousPort)?.destroy();
-            agents.delete(previousPort);
-          }
-          response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ port }));
-        });
-        return;
-      }
-      response
-        .writeHead(200, { "content-type": "application/json" })
-        .end(JSON.stringify({ port: backendPort, inFlight: Object.fromEntries(inFlightByPort) }));
+  const answer = (response: http.ServerResponse, status: number, body: unknown) => {
+    if (response.headersSent) {
+      response.destroy();
       return;
     }
+    response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  };
+
+  const controlRequest = (request: http.IncomingMessage, response: http.ServerResponse) => {
+    if (request.headers[CONTROL_HEADER] !== controlToken) {
+      answer(response, 403, { error: "forbidden" });
+      return;
+    }
+    if (request.method !== "PUT") {
+      answer(response, 200, { port: backendPort, inFlight: Object.fromEntries(inFlightByPort) });
+      return;
+    }
+    let body = "";
+    request.setEncoding("utf8");
+    request.on("data", (chunk: string) => {
+      body += chunk;
+    });
+    request.on("end", () => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body || "{}");
+      } catch {
+        answer(response, 400, { error: 'the control body must be JSON: {"port": <backend port>}' });
+        return;
+      }
+      const port = Number((parsed as { port?: unknown } | null)?.port);
+      if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+        answer(response, 400, { error: "port must be a TCP port" });
+        return;
+      }
+      const previousPort = backendPort;
+      backendPort = port;
+      // An idle old backend keeps no pooled sockets open: it must be able to exit at once.
+      if (previousPort !== port && !inFlightByPort.has(previousPort)) {
+        agents.get(previousPort)?.destroy();
+        agents.delete(previousPort);
+      }
+      answer(response, 200, { port });
+    });
+  };
+
+  const forward = (request: http.IncomingMessage, response: http.ServerResponse) => {
     // The target is fixed when the request arrives; a switch affects only requests after it.
     const port = backendPort;
     count(port, 1);
@@ -711,6 +731,17 @@ export function createFrontProxy(initialBackendPort: number, controlToken: strin
       counted = false;
     };
     response.on("close", done);
+    // The serving process answers an oversize body with 413 and closes without reading it, which
+    // the piping here would see as EPIPE and report as 502: the proxy applies the same limit first.
+    const declared = Number(request.headers["content-length"]);
+    if (Number.isFinite(declared) && declared > maxBodyBytes) {
+      response.setHeader("connection", "close");
+      answer(response, 413, { error: `The request body is ${declared} bytes; the limit is ${maxBodyBytes}` });
+      request.resume();
+      return;
+    }
+    let received = 0;
+    let tooLarge = false;
     const upstream = http.request(
       {
         host: "127.0.0.1",
@@ -720,20 +751,42 @@ export function createFrontProxy(initialBackendPort: number, controlToken: strin
         headers: request.headers,
         agent: agentFor(port),
       },
-      (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
+      (upstreamAnswer) => {
+        response.writeHead(upstreamAnswer.statusCode ?? 502, upstreamAnswer.headers);
+        upstreamAnswer.pipe(response);
       },
     );
     upstream.on("error", (error) => {
-      if (!response.headersSent) {
-        response
-          .writeHead(502, { "content-type": "application/json" })
-          .end(JSON.stringify({ error: `the serving process did not answer: ${error.message}` }));
-      } else response.destroy(error);
+      if (tooLarge) return;
+      answer(response, 502, { error: `the serving process did not answer: ${error.message}` });
     });
+    request.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      if (received <= maxBodyBytes || tooLarge) return;
+      tooLarge = true;
+      request.unpipe(upstream);
+      upstream.destroy();
+      response.setHeader("connection", "close");
+      answer(response, 413, { error: `The request body exceeds the limit of ${maxBodyBytes} bytes` });
+    });
+    request.on("error", () => upstream.destroy());
     request.pipe(upstream);
+  };
+
+  const server = http.createServer((request, response) => {
+    // One bad request must never take the port down: whatever a handler throws is that request's 500.
+    try {
+      if (request.url === CONTROL_PATH) controlRequest(request, response);
+      else forward(request, response);
+    } catch (error) {
+      answer(response, 500, { error: `the proxy failed: ${error instanceof Error ? error.message : String(error)}` });
+    }
   });
+  server.on("clientError", (_error, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+  return server;
 }
 
 /**

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { GateCheckResult } from "../core/pipeline/contracts.ts";
-import { type PmsHome, runRecordPath } from "./home.ts";
+import { isRunId, type PmsHome, runRecordPath } from "./home.ts";
 
 export type LocalRunStatus = "running" | "succeeded" | "failed" | "aborted";
 
@@ -19,6 +19,8 @@ export interface LocalRunRecord {
   readonly runId: string;
   readonly executionName: string;
   readonly status: LocalRunStatus;
+  /** The process running it: a `running` record whose process is gone was stopped without a word (SIGKILL, power). */
+  readonly pid?: number;
   readonly startedAt: string;
   readonly finishedAt?: string;
   readonly seconds?: number;
@@ -36,6 +38,8 @@ export interface LocalRunRecord {
   readonly reportUri?: string;
   readonly deployed?: boolean;
   readonly endpointUrl?: string;
+  /** The run whose model the endpoint served when this run ended (from endpoint.json). */
+  readonly servingRunId?: string;
   readonly error?: { readonly name: string; readonly cause: string; readonly state?: string };
   /** dbt's per-model and per-test results of the run's transform. */
   readonly dbt?: readonly {
@@ -59,9 +63,32 @@ export async function writeRunRecord(home: PmsHome, record: LocalRunRecord): Pro
   return path;
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** A record left `running` by a process that no longer exists is an aborted run, whatever killed it. */
+export function settleOrphanedRun(record: LocalRunRecord, alive: (pid: number) => boolean = isAlive): LocalRunRecord {
+  if (record.status !== "running" || record.pid === undefined || alive(record.pid)) return record;
+  return {
+    ...record,
+    status: "aborted",
+    error: {
+      name: "Aborted",
+      cause: `The process running it (pid ${record.pid}) ended before the run finished (killed, or the machine stopped).`,
+      state: record.stages.at(-1)?.state,
+    },
+  };
+}
+
 export async function readRunRecord(home: PmsHome, runId: string): Promise<LocalRunRecord | undefined> {
   try {
-    return JSON.parse(await readFile(runRecordPath(home, runId), "utf8")) as LocalRunRecord;
+    return settleOrphanedRun(JSON.parse(await readFile(runRecordPath(home, runId), "utf8")) as LocalRunRecord);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
@@ -77,7 +104,8 @@ export async function listRunRecords(home: PmsHome): Promise<LocalRunRecord[]> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw error;
   }
-  const records = await Promise.all(folders.map((runId) => readRunRecord(home, runId)));
+  // Anything else under runs/ (a file a user dropped there) is not a run.
+  const records = await Promise.all(folders.filter(isRunId).map((runId) => readRunRecord(home, runId)));
   return records
     .filter((record): record is LocalRunRecord => record !== undefined)
     .sort((a, b) => b.startedAt.localeCompare(a.startedAt));

@@ -32,8 +32,19 @@ export const STAGES: readonly { readonly stage: string; readonly states: readonl
       STATE_NAMES.isExtractFinished,
     ],
   },
-  { stage: "Train", states: [STATE_NAMES.train] },
-  { stage: "Evaluate", states: [STATE_NAMES.evaluate] },
+  {
+    stage: "Train",
+    states: [
+      STATE_NAMES.train,
+      STATE_NAMES.trainEvaluated,
+      STATE_NAMES.trainServed,
+      STATE_NAMES.describeEvaluatedTrainingFailure,
+      STATE_NAMES.describeEvaluatedTrainingTimeout,
+      STATE_NAMES.describeServedTrainingFailure,
+      STATE_NAMES.describeServedTrainingTimeout,
+    ],
+  },
+  { stage: "Evaluate", states: [STATE_NAMES.evaluate, STATE_NAMES.checkServedModel] },
   {
     stage: "Register and gate",
     states: [STATE_NAMES.registerModel, STATE_NAMES.shouldDeploy, STATE_NAMES.describeGateRejection],

@@ -49,12 +49,18 @@ export function formatRunSummary(
   if (record.reportUri) lines.push(`  report     ${record.reportUri}`);
   if (record.modelUri && record.status === "succeeded") lines.push(`  model      ${record.modelUri}`);
   if (record.endpointUrl) {
-    lines.push(`  endpoint   ${record.endpointUrl}${record.deployed ? "" : " (previous model, unchanged)"}`);
+    lines.push(`  endpoint   ${record.endpointUrl}${servingNote(record)}`);
     if (options.exampleSession && options.exampleSession.length > 0)
       lines.push(`  try it     ${curlLine(record.endpointUrl, options.exampleSession)}`);
   }
   if (record.logPath) lines.push(`  log        ${record.logPath}`);
   return lines.join("\n");
+}
+
+/** Which model answers on the port, as endpoint.json said when the run ended (never inferred from the run). */
+function servingNote(record: LocalRunRecord): string {
+  if (record.servingRunId === undefined) return record.deployed ? "" : " (previous model, unchanged)";
+  return record.servingRunId === record.runId ? "" : ` (serving run ${record.servingRunId}'s model, not this run's)`;
 }
 
 /**

@@ -1,5 +1,11 @@
 import type { PipelineFunctions } from "../lib/pipeline/pipeline-functions.ts";
-import { batchJobLocalFailure, batchJobLocalResult, LAMBDA_TASKS, TRAIN_STATE } from "../lib/pipeline/tasks.ts";
+import {
+  batchJobLocalFailure,
+  batchJobLocalResult,
+  LAMBDA_TASKS,
+  TRAIN_STATES,
+  type TrainedModel,
+} from "../lib/pipeline/tasks.ts";
 import type { TaskOverride } from "./execution.ts";
 
 /** A Lambda handler as its factory returns it: the Task's payload in, the contract type out. */
@@ -10,6 +16,8 @@ export type LocalHandlers = Readonly<Partial<Record<keyof PipelineFunctions, Loc
 /** Runs the training container's command for one job; rejects when the job failed. */
 export type LocalTrainingJob = (job: {
   readonly jobName: string;
+  /** Which of the run's two models the job trains. */
+  readonly model: TrainedModel;
   readonly command: readonly string[];
 }) => Promise<void>;
 
@@ -21,8 +29,9 @@ interface SubmitJobParameters {
 /**
  * Every Task state of the synthesized definition, overridden with the real handler it calls in the
  * cloud, driven through the state machine room's table so the result has exactly the shape the
- * cloud integration returns. The training Task runs the container's command locally and answers
- * like `submitJob.sync` (a failed job is `States.TaskFailed` with the job description as cause).
+ * cloud integration returns. Each training Task (the evaluated and the served model, the branches
+ * of one Parallel state) runs the container's command locally and answers like `submitJob.sync`
+ * (a failed job is `States.TaskFailed` with the job description as cause).
  */
 export function taskOverrides(handlers: LocalHandlers, train: LocalTrainingJob): Record<string, TaskOverride> {
   const overrides: Record<string, TaskOverride> = {};
@@ -34,25 +43,27 @@ export function taskOverrides(handlers: LocalHandlers, train: LocalTrainingJob):
     if (!handler) continue;
     overrides[spec.stateName] = async (input) => spec.wrapLocalResult(await handler(input)) as never;
   }
-  overrides[TRAIN_STATE] = async (input) => {
-    const parameters = input as SubmitJobParameters;
-    const command = parameters.ContainerOverrides?.Command;
-    if (!Array.isArray(command) || command.length === 0)
-      throw new Error(
-        `"${TRAIN_STATE}" received no ContainerOverrides.Command: the state machine must pass $.run.trainingCommand`,
-      );
-    const jobName = parameters.JobName ?? "local-training";
-    const jobId = `local-${jobName}`;
-    try {
-      await train({ jobName, command });
-    } catch (error) {
-      throw batchJobLocalFailure({
-        jobId,
-        jobName,
-        statusReason: error instanceof Error ? error.message : String(error),
-      });
-    }
-    return batchJobLocalResult({ jobId, jobName }) as never;
-  };
+  for (const [model, stateName] of Object.entries(TRAIN_STATES) as [TrainedModel, string][]) {
+    overrides[stateName] = async (input) => {
+      const parameters = input as SubmitJobParameters;
+      const command = parameters.ContainerOverrides?.Command;
+      if (!Array.isArray(command) || command.length === 0)
+        throw new Error(
+          `"${stateName}" received no ContainerOverrides.Command: the state machine must pass the run's training command`,
+        );
+      const jobName = parameters.JobName ?? `local-${model}-training`;
+      const jobId = `local-${jobName}`;
+      try {
+        await train({ jobName, model, command });
+      } catch (error) {
+        throw batchJobLocalFailure({
+          jobId,
+          jobName,
+          statusReason: error instanceof Error ? error.message : String(error),
+        });
+      }
+      return batchJobLocalResult({ jobId, jobName }) as never;
+    };
+  }
   return overrides;
 }

@@ -27,6 +27,8 @@ export interface TrainingProgress {
 export interface TrainingProcessOptions {
   readonly command: readonly string[];
   readonly logPath: string;
+  /** Put before each line in the log, so two trainings running at once stay apart (`[served] `). */
+  readonly logPrefix?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: TrainingProgress) => void;
   readonly onLine?: (line: string) => void;
@@ -105,7 +107,7 @@ export async function runTrainingProcess(options: TrainingProcessOptions): Promi
     new Promise<void>((resolve) => {
       const lines = createInterface({ input: stream });
       lines.on("line", (line) => {
-        log.write(`${line}\n`);
+        log.write(`${options.logPrefix ?? ""}${line}\n`);
         lastLines.push(line);
         if (lastLines.length > KEPT_LINES) lastLines.shift();
         options.onLine?.(line);

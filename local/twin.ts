@@ -3,6 +3,7 @@ import { appendFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { metricsFromMetricsJson } from "../core/evaluation/champion.ts";
 import type { EvaluationResult, PipelineState } from "../core/pipeline/contracts.ts";
+import { checkExecutionInputEnvelope, InvalidExecutionInputError } from "../core/pipeline/execution-input.ts";
 import { runIdFor } from "../core/pipeline/resolve-run-context.ts";
 import type { RunContext } from "../core/pipeline/run-context.ts";
 import type { ArtifactStore } from "../core/ports/artifact-store.ts";
@@ -12,6 +13,7 @@ import type { NodeResult } from "./dbt/runner.ts";
 import { executeLocally, localExecutionArn } from "./execution.ts";
 import { ensurePmsHome, type PmsHome } from "./home.ts";
 import type { ProgressReporter } from "./progress.ts";
+import { acquireRunLock } from "./run-lock.ts";
 import { type LocalRunRecord, writeRunRecord } from "./run-record.ts";
 import { createStateProgress } from "./stages.ts";
 import { type LocalHandlers, type LocalTrainingJob, taskOverrides } from "./task-overrides.ts";
@@ -28,6 +30,13 @@ export interface LocalTwin {
   readonly endpointUrl: () => Promise<string | undefined>;
   /** Sends the adapters' own log lines (dbt's, the endpoint's) to the current run's log. */
   logTo(write: (line: string) => void): void;
+  /** The run whose model the endpoint serves now, as endpoint.json says (what answers on the port). */
+  readonly servingRunId?: () => Promise<string | undefined>;
+  /**
+   * After a run stopped part-way: puts back what the endpoint served before it (a model that was
+   * not smoke-tested never stays serving) and rejects its registered version. Returns what it did.
+   */
+  readonly undoAbortedRun?: (runId: string) => Promise<readonly string[]>;
   /** A real session from the run's test split, for the summary's `curl` line. */
   readonly exampleSession: (record: LocalRunRecord) => Promise<string[] | undefined>;
   close(): Promise<void>;
@@ -61,10 +70,22 @@ const STATE_MACHINE_NAME = "pms-pipeline";
  * gets its own execution name, run id and folder, so runs never touch each other's artifacts.
  */
 export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalRunRecord> {
-  const { twin, reporter } = options;
+  const { twin } = options;
   const home = twin.home;
   await ensurePmsHome(home);
   const executionName = `local-${randomBytes(3).toString("hex")}`;
+  // One run (or load) per $PMS_HOME: DuckDB lets one process write the warehouse.
+  const releaseLock = await acquireRunLock(home, `run ${executionName}`);
+  try {
+    return await runHoldingLock(options, executionName);
+  } finally {
+    await releaseLock();
+  }
+}
+
+async function runHoldingLock(options: LocalRunOptions, executionName: string): Promise<LocalRunRecord> {
+  const { twin, reporter } = options;
+  const home = twin.home;
   const started = new Date();
   const logPath = join(home.logs, `${executionName}.log`);
   await mkdir(dirname(logPath), { recursive: true });
@@ -72,6 +93,15 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
 
   // The run id is PrepareRun's to decide (from the execution's name, ARN and start time). Until it
   // has, the record carries the id the same rule gives for this process's start time.
+  // Too big or too deep an input never reaches the engine (it would recurse into it) nor the record
+  // (a 50 MB input copied into run.json): the run fails as StartExecution refuses it in the cloud.
+  let refused: InvalidExecutionInputError | undefined;
+  try {
+    checkExecutionInputEnvelope(options.input);
+  } catch (error) {
+    if (!(error instanceof InvalidExecutionInputError)) throw error;
+    refused = error;
+  }
   let record: LocalRunRecord = {
     runId: runIdFor({
       name: executionName,
@@ -80,22 +110,46 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
     }),
     executionName,
     status: "running",
+    pid: process.pid,
     startedAt: started.toISOString(),
-    input: options.input,
+    input: refused ? { refused: refused.problems } : options.input,
     stages: [],
     logPath,
   };
+  if (refused) {
+    record = {
+      ...record,
+      status: "failed",
+      finishedAt: new Date().toISOString(),
+      seconds: (Date.now() - started.getTime()) / 1000,
+      error: { name: refused.name, cause: refused.problems, state: "StartExecution" },
+    };
+    await writeRunRecord(home, record);
+    await log(`run failed: ${refused.name}: ${refused.problems}`);
+    return record;
+  }
 
   const controller = new AbortController();
-  const onAbort = () => controller.abort();
-  if (options.signal?.aborted) controller.abort();
+  const onAbort = () => controller.abort(options.signal?.reason);
+  if (options.signal?.aborted) controller.abort(options.signal.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
 
   const progress = createStateProgress(reporter);
   twin.logTo((line) => void log(line));
-  const prepareRun = twin.handlers.prepareRun;
+  // An aborted execution returns at once, but the Task it was in keeps going (a deployment keeps
+  // starting its process): every Task's work is waited for before the run is settled and recorded,
+  // so nothing of this run still runs when the record says it is over.
+  const inFlight: Promise<unknown>[] = [];
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    inFlight.push(work.catch(() => undefined));
+    return work;
+  };
+  const tracked = Object.fromEntries(
+    Object.entries(twin.handlers).map(([key, handler]) => [key, (event: unknown) => track(handler(event))]),
+  ) as LocalHandlers;
+  const prepareRun = tracked.prepareRun;
   const handlers: LocalHandlers = {
-    ...twin.handlers,
+    ...tracked,
     ...(prepareRun && {
       prepareRun: async (event: unknown) => {
         const run = (await prepareRun(event)) as RunContext;
@@ -108,9 +162,6 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
   };
 
   const waitMilliseconds = options.waitMilliseconds ?? 200;
-  // An aborted execution returns at once; the training process it started is waited for (it is
-  // being stopped), so nothing of this run still runs when the record says it is over.
-  const inFlight: Promise<unknown>[] = [];
   try {
     const outcome = await executeLocally({
       definition: options.definition as never,
@@ -118,12 +169,12 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
       executionName,
       stateMachineName: STATE_MACHINE_NAME,
       taskOverrides: taskOverrides(handlers, (job) => {
-        const training = twin.train(job, { logPath, signal: controller.signal, reporter }).catch(async (error) => {
-          await log(`training: ${error instanceof Error ? error.message : String(error)}`);
-          throw error;
-        });
-        inFlight.push(training);
-        return training;
+        return track(
+          twin.train(job, { logPath, signal: controller.signal, reporter }).catch(async (error) => {
+            await log(`training: ${error instanceof Error ? error.message : String(error)}`);
+            throw error;
+          }),
+        );
       }),
       waitTimeOverrides: Object.fromEntries(WAIT_STATES.map((state) => [state, waitMilliseconds])),
       // Retries keep their attempts; only the back-off shrinks.
@@ -138,6 +189,13 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
       signal: controller.signal,
     });
     const state = (outcome.lastState ?? {}) as Partial<PipelineState>;
+    if (outcome.status === "aborted") {
+      await Promise.allSettled(inFlight);
+      for (const line of (await twin.undoAbortedRun?.(record.runId)) ?? []) {
+        reporter.line(line);
+        await log(line);
+      }
+    }
     const finished = new Date();
     record = {
       ...record,
@@ -150,6 +208,7 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
       ...(outcome.error ? { error: outcome.error } : {}),
       deployed: outcome.status === "succeeded" && state.smokeTest?.passed === true,
       endpointUrl: await twin.endpointUrl(),
+      servingRunId: await twin.servingRunId?.(),
     };
     await log(`run ${record.status}${record.error ? `: ${record.error.name}: ${record.error.cause}` : ""}`);
     return record;

@@ -9,6 +9,7 @@ import { createCancelDbtRunHandler } from "../lambdas/cancel-dbt-run/handler.ts"
 import { createCheckDbtRunHandler } from "../lambdas/check-dbt-run/handler.ts";
 import { createCheckDeploymentHandler } from "../lambdas/check-deployment/handler.ts";
 import { createCheckExtractHandler } from "../lambdas/check-extract/handler.ts";
+import { createCheckServedModelHandler, loadGruAlone } from "../lambdas/check-served-model/handler.ts";
 import { createCleanUpDeploymentsHandler } from "../lambdas/clean-up-deployments/handler.ts";
 import { createEvaluateHandler } from "../lambdas/evaluate/handler.ts";
 import { createPrepareRunHandler } from "../lambdas/prepare-run/handler.ts";
@@ -83,6 +84,8 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
     port: options.port ?? DEFAULT_ENDPOINT_PORT,
   });
   const championSource = new LocalEndpointChampionSource(home.root, store);
+  const registry = new FileModelRegistry(store, home.artifactRoot, config.sagemaker.modelPackageGroupName);
+  const endpointName = config.sagemaker.endpointName;
 
   const handlers: LocalHandlers = {
     prepareRun: createPrepareRunHandler({ defaults }),
@@ -103,10 +106,16 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
         options.reporter?.line(`    ${message}${details ? ` (${details})` : ""}`);
       },
     }),
-    // The registry is a JSON file per model package group under $PMS_HOME/registry/, same approval rules as SageMaker's.
-    registerModel: createRegisterModelHandler({
-      registry: new FileModelRegistry(store, home.artifactRoot, config.sagemaker.modelPackageGroupName),
+    checkServedModel: createCheckServedModelHandler({
+      store,
+      loadModel: loadGruAlone,
+      log: (message, fields) =>
+        options.reporter?.line(
+          `    ${message} (validation HR@20 of the GRU: evaluated ${Number(fields?.evaluatedHr20).toFixed(4)}, served ${Number(fields?.servedHr20).toFixed(4)})`,
+        ),
     }),
+    // The registry is a JSON file per model package group under $PMS_HOME/registry/, same approval rules as SageMaker's.
+    registerModel: createRegisterModelHandler({ registry }),
     startDeployment: createStartDeploymentHandler({
       host,
       endpointName: config.sagemaker.endpointName,
@@ -126,11 +135,16 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
       runLog = write;
     },
     async train(job, context) {
+      // Both models train at once; the evaluated one drives the progress bar, the served one reports
+      // its data and its end, and each line of the log says which model it is from.
+      const evaluated = job.model === "evaluated";
       await runTrainingProcess({
         command: job.command,
         logPath: context.logPath,
+        logPrefix: `[${job.model}] `,
         signal: context.signal,
         onProgress: (progress) => {
+          if (!evaluated) return;
           if (progress.epochDone)
             context.reporter.line(`    epoch ${progress.epoch}/${progress.epochs}: ${progress.detail}`);
           else
@@ -144,7 +158,7 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
         onLine: (line) => {
           // The trainer's own status lines (backend, data sizes) are worth seeing; batch lines drive the bar.
           if (!parseEpochLine(line) && /^(TF\.js backend|data:|trained:)/i.test(line))
-            context.reporter.line(`    ${line}`);
+            context.reporter.line(`    ${job.model} model: ${line}`);
         },
       });
     },
@@ -152,6 +166,28 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
     async endpointUrl() {
       const endpoint = await host.read();
       return endpoint?.status === "InService" && endpoint.current ? `http://127.0.0.1:${endpoint.port}` : undefined;
+    },
+    async servingRunId() {
+      const endpoint = await host.read();
+      return endpoint?.status === "InService" ? endpoint.current?.runId : undefined;
+    },
+    async undoAbortedRun(runId) {
+      const done: string[] = [];
+      const endpoint = await host.read();
+      if (endpoint?.current?.runId === runId) {
+        // The run stopped before its model was verified: what served before it serves again.
+        const previous = endpoint.previous;
+        if (previous) {
+          await host.rollBack(endpointName, previous.endpointConfigName);
+          done.push(`    endpoint: rolled back to run ${previous.runId}'s model (this run's model was never verified)`);
+        } else {
+          await host.deleteEndpoint(endpointName);
+          done.push("    endpoint: stopped (it served only this run's unverified model)");
+        }
+      }
+      const rejected = await registry.rejectRunVersion(runId, "the run was stopped before its model was verified");
+      if (rejected) done.push(`    registry: version ${rejected.version} is Rejected (the run was stopped)`);
+      return done;
     },
     async exampleSession(record) {
       return record.status === "succeeded" ? exampleSession(home, record.runId, store) : undefined;

@@ -13,7 +13,27 @@ export interface SknnOptions {
    * @default none: ids in order of first appearance
    */
   readonly catalogue?: readonly string[];
+  /**
+   * τ: the current session's item at position p (1-based, of L) weighs exp((p − L) / τ) instead of
+   * V-SkNN's p / L, so the last clicks decide the neighbours. @default none: p / L (plain V-SkNN)
+   */
+  readonly positionDecay?: number;
+  /**
+   * e: each item of the current session also weighs log(N / n)^e, N training sessions of which n
+   * hold the item, so sharing a rare item counts more than sharing a best-seller.
+   * @default none (plain V-SkNN)
+   */
+  readonly idfExponent?: number;
+  /**
+   * λ: a neighbour's item d places away from the item it shares with the session's most recent
+   * shared click votes × exp(−d / λ) (STAN's λ3, Garg et al. 2019), so what came right after that
+   * item in the neighbour counts most. @default none: every item of a neighbour votes alike (V-SkNN)
+   */
+  readonly neighbourItemDecay?: number;
 }
+
+/** The weightings `SknnOptions` adds to V-SkNN; without them it is plain V-SkNN. */
+export const SKNN_WEIGHTINGS = ["positionDecay", "idfExponent", "neighbourItemDecay"] as const;
 
 /** A training session with the time that orders sessions for "most recent" sampling. */
 export interface TimedSession {
@@ -33,6 +53,10 @@ export interface TimedSession {
  * - the `neighbours` most similar candidates vote for each of their items with similarity × 1/s,
  *   where s is how many steps from the end of the current session the most recent item shared with
  *   that neighbour is.
+ *
+ * `positionDecay` and `idfExponent` change the current session's item weights (the hybrid model's
+ * neighbours use them: docs/model.md measures what they add); without them this is plain V-SkNN,
+ * the baseline the evaluation compares against.
  *
  * Memory is bounded: each item keeps only its `sampleSize` most recent sessions. That is exact, not
  * an approximation: the `sampleSize` most recent sessions of a union are among the `sampleSize`
@@ -54,6 +78,10 @@ export class SknnRecommender implements Recommender {
   private readonly itemSessions: Int32Array;
   private readonly itemStart: Int32Array;
   private readonly popular: Recommendation[];
+  private readonly positionDecay: number | undefined;
+  private readonly neighbourItemDecay: number | undefined;
+  /** Per item, log(N / n)^e; empty without `idfExponent`. */
+  private readonly idf: Float64Array;
   // Scratch space reused by every query instead of allocating per session.
   private readonly candidateMark: Int32Array;
   private candidates = new Int32Array(0);
@@ -61,6 +89,8 @@ export class SknnRecommender implements Recommender {
   private heads = new Int32Array(0);
   private readonly similarity: Float64Array;
   private readonly lastSharedStep: Int32Array;
+  /** Where in the candidate's item list the item of `lastSharedStep` sits. */
+  private readonly lastSharedAt: Int32Array;
   private readonly itemWeight: Float64Array;
   private readonly itemLastStep: Int32Array;
   private readonly itemMark: Int32Array;
@@ -71,6 +101,16 @@ export class SknnRecommender implements Recommender {
   constructor(trainingSessions: readonly TimedSession[], options: SknnOptions = {}) {
     this.neighbours = options.neighbours ?? 100;
     this.sampleSize = options.sampleSize ?? 500;
+    this.positionDecay = options.positionDecay;
+    this.neighbourItemDecay = options.neighbourItemDecay;
+    for (const field of SKNN_WEIGHTINGS) {
+      const value = options[field];
+      if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+        throw new RangeError(
+          `SknnOptions.${field} must be a positive number (or left out for plain V-SkNN), got ${value}`,
+        );
+      }
+    }
     for (const sku of options.catalogue ?? []) this.intern(sku);
     const ordered = trainingSessions
       .map((session, index) => ({ session, index }))
@@ -112,10 +152,23 @@ export class SknnRecommender implements Recommender {
       }
     }
 
+    this.idf = new Float64Array(options.idfExponent === undefined ? 0 : itemCount);
+    if (options.idfExponent !== undefined) {
+      const exponent = options.idfExponent;
+      const holding = new Int32Array(itemCount);
+      for (const item of this.sessionItems) holding[item] = (holding[item] as number) + 1;
+      this.idf.forEach((_, item) => {
+        const sessions = holding[item] as number;
+        // An item no training session holds (catalogue only) never meets a candidate: its weight is moot.
+        this.idf[item] = sessions === 0 ? 0 : Math.log(sessionCount / sessions) ** exponent;
+      });
+    }
+
     this.popular = rankByCount(countItems(trainingSessions), 1000);
     this.candidateMark = new Int32Array(sessionCount);
     this.similarity = new Float64Array(sessionCount);
     this.lastSharedStep = new Int32Array(sessionCount);
+    this.lastSharedAt = new Int32Array(sessionCount);
     this.itemWeight = new Float64Array(itemCount);
     this.itemLastStep = new Int32Array(itemCount);
     this.itemMark = new Int32Array(itemCount);
@@ -166,7 +219,7 @@ export class SknnRecommender implements Recommender {
         this.itemMark[id] = stamp;
         known.push(id);
       }
-      this.itemWeight[id] = (position + 1) / session.length;
+      this.itemWeight[id] = this.weightOf(id, position, session.length);
       this.itemLastStep[id] = session.length - position;
     }
     for (const item of this.scoreKnown(stamp, known, session.length, known.length)) {
@@ -174,11 +227,20 @@ export class SknnRecommender implements Recommender {
     }
   }
 
+  /** The weight of item `id` at 0-based `position` of a session of `length` clicks in the similarity. */
+  private weightOf(id: number, position: number, length: number): number {
+    const byPosition =
+      this.positionDecay === undefined
+        ? (position + 1) / length
+        : Math.exp((position + 1 - length) / this.positionDecay);
+    return this.idf.length === 0 ? byPosition : byPosition * (this.idf[id] as number);
+  }
+
   /** Scores the session's neighbours' items into `itemScore`; returns the ids scored. */
   private score(session: readonly string[]): number[] {
     const stamp = ++this.stamp;
     const length = session.length;
-    // Position weights p / L; a repeated item keeps its latest (largest) weight, as in session-rec.
+    // A repeated item keeps its latest (largest) weight, as in session-rec.
     const known: number[] = [];
     for (let position = 0; position < length; position++) {
       const id = this.ids.get(session[position] as string);
@@ -187,7 +249,7 @@ export class SknnRecommender implements Recommender {
         this.itemMark[id] = stamp;
         known.push(id);
       }
-      this.itemWeight[id] = (position + 1) / length;
+      this.itemWeight[id] = this.weightOf(id, position, length);
       this.itemLastStep[id] = length - position;
     }
     return this.scoreKnown(stamp, known, length, new Set(session).size);
@@ -230,18 +292,25 @@ export class SknnRecommender implements Recommender {
     // Oldest first, as the neighbour selection below expects.
     const candidates = this.candidates.subarray(0, found).reverse();
 
-    // Every candidate shares an item with the session, so every similarity is positive.
+    // Every candidate shares an item with the session, so every similarity is positive (or zero
+    // under `idfExponent` when the shared item is in every training session).
     for (const candidate of candidates) {
       let dot = 0;
-      let step = length;
-      for (let at = this.sessionStart[candidate] as number; at < (this.sessionStart[candidate + 1] as number); at++) {
+      let step = length + 1;
+      let stepAt = 0;
+      const first = this.sessionStart[candidate] as number;
+      for (let at = first; at < (this.sessionStart[candidate + 1] as number); at++) {
         const item = this.sessionItems[at] as number;
         if (this.itemMark[item] !== stamp) continue;
         dot += this.itemWeight[item] as number;
-        if ((this.itemLastStep[item] as number) < step) step = this.itemLastStep[item] as number;
+        if ((this.itemLastStep[item] as number) < step) {
+          step = this.itemLastStep[item] as number;
+          stepAt = at - first;
+        }
       }
       this.similarity[candidate] = dot / distinctItems;
       this.lastSharedStep[candidate] = step;
+      this.lastSharedAt[candidate] = stepAt;
     }
 
     // The neighbours: similarity above the n-th largest, then ties at it, most recent first. Their
@@ -265,14 +334,19 @@ export class SknnRecommender implements Recommender {
         tiesAllowed--;
       }
       const vote = similarity / (this.lastSharedStep[neighbour] as number);
-      for (let at = this.sessionStart[neighbour] as number; at < (this.sessionStart[neighbour + 1] as number); at++) {
+      const first = this.sessionStart[neighbour] as number;
+      const sharedAt = this.lastSharedAt[neighbour] as number;
+      for (let at = first; at < (this.sessionStart[neighbour + 1] as number); at++) {
         const item = this.sessionItems[at] as number;
         if (this.scoreMark[item] !== stamp) {
           this.scoreMark[item] = stamp;
           this.itemScore[item] = 0;
           scored.push(item);
         }
-        this.itemScore[item] = (this.itemScore[item] as number) + vote;
+        const distance = Math.abs(at - first - sharedAt);
+        this.itemScore[item] =
+          (this.itemScore[item] as number) +
+          (this.neighbourItemDecay === undefined ? vote : vote * Math.exp(-distance / this.neighbourItemDecay));
       }
     }
     return scored;

@@ -6,7 +6,10 @@ export interface RegisteredVersion {
   readonly modelPackageArn: string;
   readonly version: number;
   readonly approvalStatus: RegistrationResult["approvalStatus"];
+  /** The served model: the artifact deployed. */
   readonly modelUri: string;
+  /** The evaluated model, trained without the test span: the one the metrics are of. */
+  readonly evaluatedModelUri?: string;
   readonly metricsUri: string;
   readonly reportUri: string;
   readonly metadata: Record<string, string>;
@@ -45,6 +48,7 @@ export class FileModelRegistry implements ModelRegistry {
       version,
       approvalStatus: decision.status,
       modelUri: request.run.uris.model,
+      evaluatedModelUri: request.run.uris.evaluatedModel,
       metricsUri: request.evaluation.metricsUri,
       reportUri: request.evaluation.reportUri,
       metadata: versionMetadata(request, decision),
@@ -54,5 +58,25 @@ export class FileModelRegistry implements ModelRegistry {
       contentType: "application/json",
     });
     return { modelPackageArn: registered.modelPackageArn, approvalStatus: registered.approvalStatus };
+  }
+
+  /**
+   * Rejects the version a run registered, when the run was stopped before its model was verified:
+   * an Approved version must be one that served after a passed smoke test. Returns the version, if any.
+   */
+  async rejectRunVersion(runId: string, reason: string): Promise<RegisteredVersion | undefined> {
+    const versions = await this.versions();
+    const index = versions.findIndex((version) => version.metadata.RunId === runId);
+    const found = versions[index];
+    if (!found || found.approvalStatus === "Rejected") return found;
+    const rejected: RegisteredVersion = {
+      ...found,
+      approvalStatus: "Rejected",
+      metadata: { ...found.metadata, RejectedBecause: reason },
+    };
+    await this.store.put(this.uri, `${JSON.stringify(versions.with(index, rejected), null, 2)}\n`, {
+      contentType: "application/json",
+    });
+    return rejected;
   }
 }

@@ -4,7 +4,7 @@ import {
   DescribeModelPackageGroupCommand,
   type SageMakerClient,
 } from "@aws-sdk/client-sagemaker";
-import type { EvaluationResult, RegistrationResult } from "../pipeline/contracts.ts";
+import type { EvaluationResult, RegistrationResult, ServedModelCheckResult, TrainedOn } from "../pipeline/contracts.ts";
 import type { RunContext } from "../pipeline/run-context.ts";
 import { RegistrationError } from "./errors.ts";
 import { metadataValue, toTags } from "./names.ts";
@@ -15,6 +15,16 @@ export type ApprovalStatus = RegistrationResult["approvalStatus"];
 export interface ModelVersionRequest {
   readonly run: RunContext;
   readonly evaluation: EvaluationResult;
+  /**
+   * Both models of the run and what each learned from ("Check the served model against the
+   * evaluated one"): the version's artifact is the served model, its figures the evaluated one's.
+   */
+  readonly servedModelCheck?: ServedModelCheckResult;
+}
+
+/** `train+test 2014-04-01/2014-04-07 41230 sessions`: readable in the console's metadata table. */
+export function describeTrainedOn(trainedOn: TrainedOn): string {
+  return `${trainedOn.splits.join("+")} ${trainedOn.firstDay ?? "?"}/${trainedOn.lastDay ?? "?"} ${trainedOn.sessions} sessions`;
 }
 
 export interface ModelRegistry {
@@ -67,6 +77,15 @@ export function versionMetadata(request: ModelVersionRequest, decision: Approval
     ReportUri: metadataValue(evaluation.reportUri),
     MetricsUri: metadataValue(evaluation.metricsUri),
     ModelUri: metadataValue(run.uris.model),
+    EvaluatedModelUri: metadataValue(run.uris.evaluatedModel),
+    ...(request.servedModelCheck
+      ? {
+          ServedModelTrainedOn: metadataValue(describeTrainedOn(request.servedModelCheck.served.trainedOn)),
+          EvaluatedModelTrainedOn: metadataValue(describeTrainedOn(request.servedModelCheck.evaluated.trainedOn)),
+          ServedModelValidationHr20: request.servedModelCheck.served["hr@20"].toFixed(4),
+          EvaluatedModelValidationHr20: request.servedModelCheck.evaluated["hr@20"].toFixed(4),
+        }
+      : {}),
   };
 }
 

@@ -16,6 +16,7 @@ export const DeployRunSchema = z.looseObject({
   reason: z.string().optional(),
   uris: z.looseObject({
     model: z.string().min(1),
+    evaluatedModel: z.string().min(1),
     report: z.string().min(1),
     metrics: z.string().min(1),
     data: z.looseObject({ test: z.string().min(1), manifest: z.string().min(1) }),
@@ -44,6 +45,7 @@ export const DeploymentStateSchema = z.looseObject({
   finished: z.boolean(),
   succeeded: z.boolean(),
   deadline: z.string().min(1),
+  redriveCount: z.number().int().min(0).optional(),
   timedOut: z.boolean(),
   failureReason: z.string().optional(),
 });

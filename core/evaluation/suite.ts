@@ -5,8 +5,8 @@ import type { Recommender } from "../model/recommender.ts";
 import { type BehaviouralTest, type BehaviouralTestName, runBehaviouralTests } from "./behavioural.ts";
 import { bootstrapMeans, type Interval, pairedDifferences, seededRandom } from "./bootstrap.ts";
 import type { Champion } from "./champion.ts";
-import { type ChampionValues, evaluateGate, type GateEvaluation } from "./gate.ts";
-import { type GateReference, parseGate } from "./gate-expression.ts";
+import { type BestBaseline, type ChampionValues, evaluateGate, type GateEvaluation } from "./gate.ts";
+import { type BaselineName, type GateReference, parseGate } from "./gate-expression.ts";
 import {
   DEFAULT_KS,
   metricKey,
@@ -119,6 +119,11 @@ export interface EvaluationSummary {
   readonly challenger: RecommenderSummary;
   readonly baselines: RecommenderSummary[];
   readonly champion: ChampionSummary | null;
+  /**
+   * Per metric key a `best-baseline` check uses: the strongest baseline by that metric and the
+   * paired-bootstrap interval of challenger − it (none for coverage, which is not a per-point mean).
+   */
+  readonly bestBaselines: Record<string, BestBaseline>;
   readonly slices: SliceRow[];
   readonly behavioural: BehaviouralTest[];
   readonly gate: GateEvaluation;
@@ -312,6 +317,30 @@ export async function runEvaluationSuite(input: SuiteInput): Promise<EvaluationS
       labels.push(`difference|${metricKey(metric, k)}`);
     }
   }
+  // `best-baseline`: per checked metric, the strongest baseline on today's points, judged like the champion.
+  const bestBaselines: Record<string, BestBaseline> = {};
+  for (const check of gateChecks) {
+    if (check.operand.kind !== "reference" || check.operand.reference !== "best-baseline") continue;
+    const key = metricKey(check.metric, check.k);
+    if (bestBaselines[key]) continue;
+    const best = baselines.reduce<ScoredRecommender | undefined>(
+      (leader, baseline) =>
+        (baseline.metrics[key] ?? Number.NEGATIVE_INFINITY) > (leader?.metrics[key] ?? Number.NEGATIVE_INFINITY)
+          ? baseline
+          : leader,
+      undefined,
+    );
+    if (!best || best.metrics[key] === undefined) continue;
+    bestBaselines[key] = { name: best.name as BaselineName, value: best.metrics[key] };
+    if (check.metric === "coverage") continue;
+    differenceSeries.push(
+      pairedDifferences(
+        perPointValues(challenger.ranks, check.metric, check.k),
+        perPointValues(best.ranks, check.metric, check.k),
+      ),
+    );
+    labels.push(`best-baseline|${key}`);
+  }
   // The paired differences decide champion checks: always the full resample count. The intervals
   // drawn on the chart share a work budget, so 100k points × 5 recommenders stays in seconds.
   const resamples = options.bootstrapResamples ?? 1000;
@@ -399,8 +428,13 @@ export async function runEvaluationSuite(input: SuiteInput): Promise<EvaluationS
         differences: champion.differences,
       }
     : undefined;
+  for (const [key, interval] of Object.entries(intervalsOf("best-baseline"))) {
+    const best = bestBaselines[key];
+    if (best) bestBaselines[key] = { ...best, difference: interval };
+  }
   const gate = evaluateGate(gateChecks, {
     challenger: challenger.metrics,
+    bestBaselines,
     baselines: Object.fromEntries(baselines.map((baseline) => [baseline.name, baseline.metrics])),
     missing,
     ...(championValues ? { champion: championValues } : {}),
@@ -445,6 +479,7 @@ export async function runEvaluationSuite(input: SuiteInput): Promise<EvaluationS
     challenger: summarize(CHALLENGER_LABEL, challenger, "challenger"),
     baselines: baselines.map((baseline) => summarize(baseline.name, baseline, "baseline")),
     champion,
+    bestBaselines,
     slices: hitsBySlice(points, ranksByLabel, primaryK, slices),
     behavioural,
     gate,

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tar from "tar";
 import { FileSystemArtifactStore } from "../artifacts/filesystem.ts";
+import { SKNN_WEIGHTINGS } from "../baselines/sknn.ts";
 import type { ArtifactStore } from "../ports/artifact-store.ts";
 import type { Recommendation } from "../ports/model-host.ts";
 import {
@@ -213,6 +214,15 @@ async function loadNeighbours(
   const fields = ["weight", "neighbours", "sampleSize"] as const;
   if (fields.some((field) => typeof settings[field] !== "number")) {
     throw new ModelArtifactError(`${folder}${NEIGHBOURS_JSON} must hold numbers ${fields.join(", ")}`);
+  }
+  // Absent in archives written before them: those neighbours score as plain V-SkNN.
+  for (const field of SKNN_WEIGHTINGS) {
+    const value = settings[field];
+    if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value > 0)) {
+      throw new ModelArtifactError(
+        `${folder}${NEIGHBOURS_JSON}: ${field} must be a positive number or absent, got ${JSON.stringify(value)}`,
+      );
+    }
   }
   try {
     return SessionNeighbours.fromBinary(

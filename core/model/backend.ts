@@ -1,6 +1,8 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import * as tf from "./tf.ts";
@@ -69,11 +71,34 @@ async function importTensorflowBinding(log: (message: string) => void): Promise<
   return null;
 }
 
-/** Points the wasm backend at the package's own dist folder, where its .wasm binaries are. */
-export function configureWasm(): void {
-  const require = createRequire(import.meta.url);
-  const dist = `${dirname(require.resolve("@tensorflow/tfjs-backend-wasm"))}/`;
-  setWasmPaths(dist);
+/** The binary the single-threaded Node build loads; its siblings (-simd, -threaded-simd) sit beside it. */
+export const WASM_BINARY = "tfjs-backend-wasm.wasm";
+
+/**
+ * Where the wasm backend's .wasm binaries are: beside the running module first (a Lambda bundle has
+ * them copied next to index.mjs and no node_modules to resolve the package from), else the installed
+ * package's dist folder (tsx: the local twin, tests, the training image).
+ */
+export function wasmBinaryFolder(moduleUrl: string = import.meta.url): string {
+  const here = dirname(fileURLToPath(moduleUrl));
+  if (existsSync(join(here, WASM_BINARY))) return `${here}/`;
+  let dist: string;
+  try {
+    dist = dirname(createRequire(moduleUrl).resolve("@tensorflow/tfjs-backend-wasm"));
+  } catch (error) {
+    throw new BackendUnavailableError(
+      `${WASM_BINARY} is neither beside ${here} nor in an installed @tensorflow/tfjs-backend-wasm (bundle: copy the .wasm files next to the bundle)`,
+      { cause: error },
+    );
+  }
+  if (!existsSync(join(dist, WASM_BINARY)))
+    throw new BackendUnavailableError(`@tensorflow/tfjs-backend-wasm is installed at ${dist} without ${WASM_BINARY}`);
+  return `${dist}/`;
+}
+
+/** Points the wasm backend at its binaries (see `wasmBinaryFolder`). */
+export function configureWasm(moduleUrl?: string): void {
+  setWasmPaths(wasmBinaryFolder(moduleUrl));
   // Node's wasm build is single-threaded; asking for threads only adds a warning.
   setThreadsCount(1);
 }
@@ -120,10 +145,12 @@ async function chooseBackend(options: BackendOptions): Promise<BackendInfo> {
       );
     }
     try {
-      // In a bundle without the package (a Lambda), this throws and the next backend is tried.
       if (backend === "wasm") configureWasm();
       if (await tf.setBackend(backend)) {
         await tf.ready();
+        // A fallback says why the backends before it were passed over (a Lambda on cpu instead of wasm
+        // runs several times slower, and would otherwise only show in its duration).
+        if (failures.length > 0) log(`TF.js backend ${backend} chosen after: ${failures.join("; ")}`);
         log(`TF.js backend: ${backend}`);
         return { backend, device: "cpu" };
       }

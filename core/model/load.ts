@@ -46,22 +46,35 @@ export interface LoadedModel extends Recommender {
  * or from an already extracted folder (a URI ending in `/`, e.g. SageMaker's `/opt/ml/model/`).
  * Runs on the backend `selectBackend` chose, or selects the default one (tensorflow, wasm, cpu).
  */
-export async function loadModelRecommender(store: ArtifactStore, modelUri: string): Promise<LoadedModel> {
+export async function loadModelRecommender(
+  store: ArtifactStore,
+  modelUri: string,
+  options: RecommenderOptions = {},
+): Promise<LoadedModel> {
   await ensureBackend();
   const bundle = modelUri.endsWith("/")
     ? await loadModelFolder(store, modelUri)
     : await unpackModelArchive(await store.get(modelUri), modelUri);
-  return recommenderOf(bundle);
+  return recommenderOf(bundle, options);
+}
+
+export interface RecommenderOptions {
+  /**
+   * Blend in the session-kNN when the archive has one. Off, the GRU ranks alone: how the served
+   * model is compared with the evaluated one on sessions that sit in both neighbour indexes.
+   * @default true
+   */
+  readonly withNeighbours?: boolean;
 }
 
 /** The recommender over an unpacked bundle, on the current backend. */
-export function recommenderOf(bundle: ModelBundle): SessionRecommender {
+export function recommenderOf(bundle: ModelBundle, options: RecommenderOptions = {}): SessionRecommender {
   return new SessionRecommender(
     bundle.model,
     bundle.vocabulary,
     bundle.popular,
     bundle.metadata,
     tf.getBackend(),
-    bundle.neighbours,
+    options.withNeighbours === false ? undefined : bundle.neighbours,
   );
 }

@@ -63,5 +63,7 @@ export interface TrainingMetrics {
   /** `contentHash` of the data manifest the model was trained on, when one was given. */
   readonly dataManifestHash: string | null;
   readonly codeVersion: string;
+  /** The splits the GRU learned from: `["train"]` for the evaluated model, `["train", "test"]` for the served one. */
+  readonly trainedOnSplits?: readonly ("train" | "test")[];
   readonly completedAt: string;
 }

@@ -12,6 +12,7 @@ export const STATE_KEYS = {
   extract: "extract",
   train: "train",
   evaluation: "evaluation",
+  servedModelCheck: "servedModelCheck",
   registration: "registration",
   deployment: "deployment",
   smokeTest: "smokeTest",
@@ -27,6 +28,7 @@ export const PIPELINE_ERRORS = {
   insufficientData: "InsufficientData",
   trainingFailed: "TrainingFailed",
   evaluationFailed: "EvaluationFailed",
+  servedModelRejected: "ServedModelRejected",
   qualityGateFailed: "QualityGateFailed",
   deploymentFailed: "DeploymentFailed",
   smokeTestFailed: "SmokeTestFailed",
@@ -38,8 +40,9 @@ export interface PipelineState {
   readonly run: RunContext;
   readonly transform?: DbtRunState;
   readonly extract?: ExtractState;
-  readonly train?: TrainingJobResult;
+  readonly train?: TrainingResults;
   readonly evaluation?: EvaluationResult;
+  readonly servedModelCheck?: ServedModelCheckResult;
   readonly registration?: RegistrationResult;
   readonly deployment?: DeploymentState;
   readonly smokeTest?: SmokeTestResult;
@@ -56,6 +59,8 @@ export interface DbtRunState {
   readonly finished: boolean;
   /** The poll deadline (ISO time) set at start from the configured timeout. */
   readonly deadline: string;
+  /** The execution's redrive count the deadline was set under (core/pipeline/poll-budget.ts). */
+  readonly redriveCount?: number;
   readonly timedOut: boolean;
   readonly message?: string;
 }
@@ -90,11 +95,51 @@ export interface ExtractState {
   readonly finished: boolean;
   readonly manifestUri: string;
   readonly manifest?: DataManifest;
+  /** The statistics query counting the unloaded splits, once the unload has succeeded (Snowflake). */
+  readonly statisticsQueryId?: string;
+  /** The extract's deadline (ISO time) when it has a timeout (core/pipeline/poll-budget.ts). */
+  readonly deadline?: string;
+  /** The execution's redrive count the deadline was set under. */
+  readonly redriveCount?: number;
 }
 
 export interface TrainingJobResult {
   readonly jobId: string;
   readonly status: string;
+}
+
+/** Returned by "Train the evaluated and the served model": one Batch job per model. */
+export interface TrainingResults {
+  readonly evaluated: TrainingJobResult;
+  readonly served: TrainingJobResult;
+}
+
+/** What a model learned from: the run's splits it was trained on and the days they span. */
+export interface TrainedOn {
+  readonly splits: readonly ("train" | "validation" | "test")[];
+  /** First and last day of those splits' sessions (UTC), when the manifest gives them. */
+  readonly firstDay: string | null;
+  readonly lastDay: string | null;
+  readonly sessions: number;
+}
+
+/** A model's GRU (without its neighbours) scored on the validation sample. */
+export interface ScoredModel {
+  readonly modelUri: string;
+  readonly "hr@20": number;
+  readonly "mrr@20": number;
+  readonly trainedOn: TrainedOn;
+}
+
+/** Returned by "Check the served model against the evaluated one" when the served model may ship. */
+export interface ServedModelCheckResult {
+  readonly passed: true;
+  /** Next-item predictions scored: every position of every validation session. */
+  readonly points: number;
+  /** How far below the evaluated model's HR@20 the served one may score before it is rejected. */
+  readonly maxHitRateDrop: number;
+  readonly evaluated: ScoredModel;
+  readonly served: ScoredModel;
 }
 
 export interface GateCheckResult {
@@ -128,6 +173,8 @@ export interface DeploymentState {
   readonly finished: boolean;
   readonly succeeded: boolean;
   readonly deadline: string;
+  /** The execution's redrive count the deadline was set under (core/pipeline/poll-budget.ts). */
+  readonly redriveCount?: number;
   readonly timedOut: boolean;
   readonly failureReason?: string;
 }

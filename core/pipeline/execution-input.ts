@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { TENANT_PATTERN, TENANT_RULE } from "../data/tenant.ts";
+import { dateProblem } from "../data/time-policy.ts";
 import { parseGateCheck } from "../evaluation/gate-expression.ts";
 
 /**
@@ -7,10 +9,15 @@ import { parseGateCheck } from "../evaluation/gate-expression.ts";
  * deploy configuration's run defaults.
  */
 
+/** A calendar day in the plausible range of core/data/time-policy.ts, the loaders' policy too. */
 const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date written YYYY-MM-DD")
-  .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), "is not a calendar date");
+  .superRefine((value, context) => {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return;
+    const problem = dateProblem(value);
+    if (problem) context.addIssue({ code: "custom", message: problem });
+  });
 
 export const TimeWindowSchema = z
   .object({
@@ -56,7 +63,7 @@ export const ExecutionInputSchema = z
   .object({
     trigger: z.enum(["schedule", "console", "cli", "local"]).optional(),
     window: TimeWindowSchema.optional(),
-    tenant: z.string().min(1).max(256).optional(),
+    tenant: z.string().regex(TENANT_PATTERN, `must be ${TENANT_RULE}`).optional(),
     holdoutDays: z.number().int().min(1).max(90).optional(),
     training: TrainingParametersSchema.partial().optional(),
     gate: z.array(GateSourceSchema).min(1).max(50).optional(),
@@ -84,7 +91,60 @@ export class InvalidExecutionInputError extends Error {
   }
 }
 
+/**
+ * The cloud refuses an execution input over 256 KiB of UTF-8 JSON (StartExecution's `input`, see
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_ExecutionStartedEventDetails.html);
+ * the twin applies the same limit so a run that works locally also starts in the cloud.
+ */
+export const MAX_EXECUTION_INPUT_BYTES = 262_144;
+/** The schema's deepest path is 3 levels; anything nested deeper than this is not an input but an attack on the parser. */
+export const MAX_EXECUTION_INPUT_DEPTH = 32;
+
+/** How deep a JSON value nests, counted without recursion (so a hostile input cannot overflow the stack here). */
+export function jsonDepth(value: unknown, stopAt = Number.POSITIVE_INFINITY): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop() as [unknown, number];
+    if (current === null || typeof current !== "object") continue;
+    const level = depth + 1;
+    if (level > deepest) deepest = level;
+    if (deepest > stopAt) return deepest;
+    for (const child of Object.values(current)) pending.push([child, level]);
+  }
+  return deepest;
+}
+
+/** UTF-8 bytes of the input as JSON, or undefined when it is not JSON-serialisable. */
+export function executionInputBytes(raw: unknown): number | undefined {
+  try {
+    const text = JSON.stringify(raw ?? {});
+    return text === undefined ? undefined : Buffer.byteLength(text, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The checks that must come before anything walks the input: its size and its nesting. Step
+ * Functions applies the first at StartExecution; the local engine would recurse into the second.
+ */
+export function checkExecutionInputEnvelope(raw: unknown): void {
+  const depth = jsonDepth(raw, MAX_EXECUTION_INPUT_DEPTH);
+  if (depth > MAX_EXECUTION_INPUT_DEPTH)
+    throw new InvalidExecutionInputError(
+      `(input): nested more than ${MAX_EXECUTION_INPUT_DEPTH} levels deep; the input is an object of a few fields (see docs/local-twin.md)`,
+    );
+  const bytes = executionInputBytes(raw);
+  if (bytes === undefined) throw new InvalidExecutionInputError("(input): is not JSON");
+  if (bytes > MAX_EXECUTION_INPUT_BYTES)
+    throw new InvalidExecutionInputError(
+      `(input): ${bytes.toLocaleString("en-US")} bytes of JSON, over the ${MAX_EXECUTION_INPUT_BYTES.toLocaleString("en-US")}-byte (256 KiB) execution input limit Step Functions applies`,
+    );
+}
+
 export function parseExecutionInput(raw: unknown): ExecutionInput {
+  checkExecutionInputEnvelope(raw);
   const result = ExecutionInputSchema.safeParse(raw ?? {});
   if (!result.success)
     throw new InvalidExecutionInputError(describeInputProblems(result.error), { cause: result.error });

@@ -5,7 +5,13 @@ import {
   type TimeWindow,
   type TrainingParameters,
 } from "./execution-input.ts";
-import { type RunContext, type RunDefaults, runArtifactUris, trainingCommand } from "./run-context.ts";
+import {
+  type RunContext,
+  type RunDefaults,
+  runArtifactUris,
+  servedTrainingCommand,
+  trainingCommand,
+} from "./run-context.ts";
 
 /** The execution PrepareRun resolves a context for (Step Functions' `$$.Execution`). */
 export interface ExecutionIdentity {
@@ -70,6 +76,7 @@ export function resolveRunContext(
     ...(input.reason === undefined ? {} : { reason: input.reason }),
     uris,
     trainingCommand: trainingCommand(runId, uris, training),
+    servedTrainingCommand: servedTrainingCommand(runId, uris, training),
   };
 }
 

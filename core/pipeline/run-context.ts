@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { TENANT_PATTERN, TENANT_RULE } from "../data/tenant.ts";
 import {
   DEPLOY_MODES,
   type DeployMode,
@@ -18,7 +19,7 @@ export const RunDefaultsSchema = z
     artifactRoot: z.string().min(1),
     lookbackDays: z.number().int().min(1).max(3650),
     holdoutDays: z.number().int().min(1).max(90),
-    tenant: z.string().min(1),
+    tenant: z.string().regex(TENANT_PATTERN, `must be ${TENANT_RULE}`),
     training: TrainingParametersSchema,
     gate: z.array(GateSourceSchema).min(1),
     deploy: z.enum(DEPLOY_MODES),
@@ -37,9 +38,18 @@ export interface RunArtifactUris {
     readonly test: string;
     readonly manifest: string;
   };
-  /** `model.tar.gz` in the layout SageMaker expects. */
+  /**
+   * The served model's `model.tar.gz` (in the layout SageMaker expects): trained on the whole window,
+   * test span included. It is the one registered, deployed and smoke-tested.
+   */
   readonly model: string;
   readonly trainingMetrics: string;
+  /**
+   * The evaluated model's `model.tar.gz`: the same training without the test span, so the figures
+   * measured on the test span are honest. It is evaluated and gated, never deployed.
+   */
+  readonly evaluatedModel: string;
+  readonly evaluatedTrainingMetrics: string;
   readonly report: string;
   readonly metrics: string;
 }
@@ -61,8 +71,10 @@ export interface RunContext {
   readonly deploy: DeployMode;
   readonly reason?: string;
   readonly uris: RunArtifactUris;
-  /** The training container's command (Batch ContainerOverrides.Command), all strings. */
+  /** The evaluated model's training command (Batch ContainerOverrides.Command), all strings. */
   readonly trainingCommand: readonly string[];
+  /** The served model's training command: the same hyper-parameters, the test span added to the training data. */
+  readonly servedTrainingCommand: readonly string[];
 }
 
 export function runArtifactUris(artifactRoot: string, runId: string): RunArtifactUris {
@@ -75,8 +87,10 @@ export function runArtifactUris(artifactRoot: string, runId: string): RunArtifac
       test: `${run}/data/test/`,
       manifest: `${run}/data/manifest.json`,
     },
-    model: `${run}/model/model.tar.gz`,
-    trainingMetrics: `${run}/model/training-metrics.json`,
+    model: `${run}/served-model/model.tar.gz`,
+    trainingMetrics: `${run}/served-model/training-metrics.json`,
+    evaluatedModel: `${run}/model/model.tar.gz`,
+    evaluatedTrainingMetrics: `${run}/model/training-metrics.json`,
     report: `${run}/report/report.html`,
     metrics: `${run}/report/metrics.json`,
   };
@@ -94,8 +108,12 @@ export const TRAINING_FLAGS = {
   metricsOutput: "--metrics-output",
   hyperparameters: "--hyperparameters",
   runId: "--run-id",
+  /** The served model's training: the test split joins the training data (`--test-data`). */
+  refit: "--refit",
+  testData: "--test-data",
 } as const;
 
+/** The evaluated model's training: train split in, validation for early stopping and the blend weight. */
 export function trainingCommand(runId: string, uris: RunArtifactUris, training: TrainingParameters): string[] {
   return [
     "train",
@@ -103,6 +121,34 @@ export function trainingCommand(runId: string, uris: RunArtifactUris, training: 
     runId,
     TRAINING_FLAGS.trainData,
     uris.data.train,
+    TRAINING_FLAGS.validationData,
+    uris.data.validation,
+    TRAINING_FLAGS.manifest,
+    uris.data.manifest,
+    TRAINING_FLAGS.modelOutput,
+    uris.evaluatedModel,
+    TRAINING_FLAGS.metricsOutput,
+    uris.evaluatedTrainingMetrics,
+    TRAINING_FLAGS.hyperparameters,
+    JSON.stringify(training),
+  ];
+}
+
+/**
+ * The served model's training: the evaluated model's command with the test span added to the
+ * training data and its own outputs. The validation sample stays out of the GRU's training data in
+ * both, so early stopping and the blend weight are chosen on sessions neither model learned from.
+ */
+export function servedTrainingCommand(runId: string, uris: RunArtifactUris, training: TrainingParameters): string[] {
+  return [
+    "train",
+    TRAINING_FLAGS.refit,
+    TRAINING_FLAGS.runId,
+    runId,
+    TRAINING_FLAGS.trainData,
+    uris.data.train,
+    TRAINING_FLAGS.testData,
+    uris.data.test,
     TRAINING_FLAGS.validationData,
     uris.data.validation,
     TRAINING_FLAGS.manifest,

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from "@duckdb/node-api";
 import type { QueryOptions, QueryStatus, SqlValue, Warehouse } from "../ports/warehouse.ts";
@@ -11,6 +11,60 @@ export function defaultWarehousePath(env: NodeJS.ProcessEnv = process.env): stri
 
 export class WarehouseQueryError extends Error {
   override readonly name = "WarehouseQueryError";
+}
+
+/** The warehouse file is shorter than its own header says: opening it would fail or lose data. */
+export class WarehouseFileTruncatedError extends Error {
+  override readonly name = "WarehouseFileTruncated";
+}
+
+const HEADER_BLOCK_BYTES = 4096;
+
+/**
+ * DuckDB reads a database file lazily: a file cut short (a full disk, a copy interrupted) opens
+ * and even takes an append, and only a later read of a missing block fails, with the rows written
+ * in between lost. Its header says how many blocks the file holds, so the size is checked before
+ * DuckDB opens it. The layout is DuckDB's single-file storage (storage format v1+): a main header
+ * ("DUCK" at byte 8) then two database headers at 4 KiB and 8 KiB, each
+ * `checksum, iteration, meta_block, free_list, block_count, block_alloc_size, …` as 64-bit
+ * little-endian values; the one with the higher iteration is current. DuckDB exposes no API for
+ * this check, hence these few lines.
+ */
+export function checkWarehouseFileComplete(path: string): void {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  if (size === 0) return;
+  const restore = "Nothing was written to it. Restore it from a copy, or move it aside and load the data again.";
+  const header = Buffer.alloc(3 * HEADER_BLOCK_BYTES);
+  const descriptor = openSync(path, "r");
+  let read: number;
+  try {
+    read = readSync(descriptor, header, 0, header.length, 0);
+  } finally {
+    closeSync(descriptor);
+  }
+  if (read < header.length || header.toString("latin1", 8, 12) !== "DUCK")
+    throw new WarehouseFileTruncatedError(
+      `${path} (${size} bytes) is truncated or not a DuckDB database: its header is incomplete. ${restore}`,
+    );
+  const current = [HEADER_BLOCK_BYTES, 2 * HEADER_BLOCK_BYTES]
+    .map((offset) => ({
+      iteration: header.readBigUInt64LE(offset + 8),
+      blockCount: header.readBigUInt64LE(offset + 32),
+      blockBytes: header.readBigUInt64LE(offset + 40),
+    }))
+    .sort((a, b) => (a.iteration > b.iteration ? -1 : a.iteration < b.iteration ? 1 : 0))[0];
+  if (!current) return;
+  const expected = BigInt(header.length) + current.blockCount * current.blockBytes;
+  if (BigInt(size) < expected)
+    throw new WarehouseFileTruncatedError(
+      `${path} is truncated: its header declares ${current.blockCount} blocks (${expected} bytes), the file has ${size} bytes. ${restore}`,
+    );
 }
 
 /** JS values the port accepts, as DuckDB values (a Date binds as a timestamp). */
@@ -78,6 +132,7 @@ export class DuckDBWarehouse implements Warehouse {
       const settings = { memory_limit: this.memoryLimit };
       if (this.path === ":memory:") return DuckDBInstance.create(":memory:", settings);
       mkdirSync(dirname(this.path), { recursive: true });
+      checkWarehouseFileComplete(this.path);
       return DuckDBInstance.fromCache(this.path, settings);
     })();
     return this.instance;

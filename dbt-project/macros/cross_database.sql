@@ -63,8 +63,21 @@
   epoch_ms(cast({{ epoch_ms }} as bigint))
 {%- endmacro %}
 
-{# A dbt var as a quoted SQL string literal. #}
+{#
+  A dbt var as a quoted SQL string literal. Snowflake reads backslash escapes inside single-quoted
+  constants (https://docs.snowflake.com/en/sql-reference/data-types-text#escape-sequences-in-single-quoted-string-constants),
+  so a value's backslashes are doubled there as well as its quotes: `\'` would otherwise end the literal.
+  DuckDB, like standard SQL, treats a backslash as an ordinary character.
+#}
 {% macro sql_string(value) -%}
+  {{ adapter.dispatch('sql_string', 'post_modern_stack')(value) }}
+{%- endmacro %}
+
+{% macro snowflake__sql_string(value) -%}
+  '{{ value | string | replace("\\", "\\\\") | replace("'", "''") }}'
+{%- endmacro %}
+
+{% macro default__sql_string(value) -%}
   '{{ value | string | replace("'", "''") }}'
 {%- endmacro %}
 

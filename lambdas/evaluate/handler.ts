@@ -4,7 +4,7 @@ import type { Champion, ChampionSource } from "../../core/evaluation/champion.ts
 import { productsPrefix, readItemAttributes } from "../../core/evaluation/item-attributes.ts";
 import { readPreviousProfile } from "../../core/evaluation/profile.ts";
 import { type ReportMetadata, writeReport } from "../../core/evaluation/report/index.ts";
-import { runEvaluationSuite, type SuiteOptions } from "../../core/evaluation/suite.ts";
+import { type EvaluationSummary, runEvaluationSuite, type SuiteOptions } from "../../core/evaluation/suite.ts";
 import type { ModelMetadata } from "../../core/model/load.ts";
 import type { Recommender } from "../../core/model/recommender.ts";
 import type { TrainingMetrics } from "../../core/model/training-metrics.ts";
@@ -30,7 +30,8 @@ const EvaluateEventSchema = z.looseObject({
     uris: z.looseObject({
       run: z.string().min(1),
       model: z.string().min(1),
-      trainingMetrics: z.string().min(1),
+      evaluatedModel: z.string().min(1),
+      evaluatedTrainingMetrics: z.string().min(1),
       report: z.string().min(1),
       metrics: z.string().min(1),
       data: z.looseObject({ train: z.string().min(1), test: z.string().min(1), manifest: z.string().min(1) }),
@@ -52,6 +53,8 @@ export interface EvaluateDependencies {
   readonly loadModel: (store: ArtifactStore, modelUri: string) => Promise<EvaluatedModel>;
   readonly options?: SuiteOptions;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** Told what was measured once the report is written (the Lambda emits it as CloudWatch metrics). */
+  readonly record?: (summary: EvaluationSummary, trainingMetrics: TrainingMetrics | undefined) => void;
   readonly now?: () => Date;
 }
 
@@ -89,7 +92,11 @@ export function createEvaluateHandler(deps: EvaluateDependencies) {
       Promise.all([readSessions(deps.store, uris.data.test), readSessions(deps.store, uris.data.train)]),
     );
     log("Sessions read", { test: testSessions.length, train: trainSessions.length });
-    const model = await step(`Loading the model ${uris.model}`, () => deps.loadModel(deps.store, uris.model));
+    // The evaluated model never saw the test span; the served one (uris.model) did, so its figures
+    // there would flatter it.
+    const model = await step(`Loading the model ${uris.evaluatedModel}`, () =>
+      deps.loadModel(deps.store, uris.evaluatedModel),
+    );
     let championModel: EvaluatedModel | undefined;
     try {
       const champion = await step("Finding the champion", () => deps.championSource.findChampion());
@@ -112,7 +119,7 @@ export function createEvaluateHandler(deps: EvaluateDependencies) {
       }
       const [trainingMetrics, manifest, itemAttributes] = await step("Reading the run's metadata", () =>
         Promise.all([
-          optionalJson<TrainingMetrics>(deps.store, uris.trainingMetrics),
+          optionalJson<TrainingMetrics>(deps.store, uris.evaluatedTrainingMetrics),
           optionalJson<DataManifest>(deps.store, uris.data.manifest),
           readItemAttributes(deps.store, productsPrefix(uris)),
         ]),
@@ -141,7 +148,8 @@ export function createEvaluateHandler(deps: EvaluateDependencies) {
         window: run.window,
         tenant: run.tenant,
         deploy: run.deploy,
-        modelUri: uris.model,
+        modelUri: uris.evaluatedModel,
+        servedModelUri: uris.model,
         ...(run.training ? { hyperparameters: run.training } : {}),
         ...(model.backend ? { backend: model.backend } : {}),
         ...(model.metadata ? { model: model.metadata } : {}),
@@ -150,6 +158,7 @@ export function createEvaluateHandler(deps: EvaluateDependencies) {
         generatedAt: (deps.now?.() ?? new Date()).toISOString(),
       };
       await step("Writing the report", () => writeReport(deps.store, uris, summary, metadata));
+      deps.record?.(summary, trainingMetrics);
       log("Evaluation written", { passed: summary.gate.passed, reportUri: uris.report, seconds: summary.seconds });
       return {
         passed: summary.gate.passed,

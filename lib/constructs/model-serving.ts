@@ -1,12 +1,11 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { ArnFormat, Duration, Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import * as iam from "aws-cdk-lib/aws-iam";
-import * as sagemaker from "aws-cdk-lib/aws-sagemaker";
 import { Construct } from "constructs";
 import { VARIANT_NAME } from "../../core/deploy/names.ts";
 import type { DeployConfig } from "../config.ts";
-import { acknowledgeNag, nagResourceFinding } from "../nag.ts";
+import { acknowledgeNag, nagResourceFinding, wildcardResource } from "../nag.ts";
 import type { ArtifactBucket } from "./artifact-bucket.ts";
 
 export interface ModelServingProps {
@@ -26,7 +25,6 @@ export interface ModelServingProps {
  */
 export class ModelServing extends Construct {
   readonly executionRole: iam.Role;
-  readonly modelPackageGroup: sagemaker.CfnModelPackageGroup;
   readonly endpointName: string;
   readonly modelPackageGroupName: string;
   readonly rollbackAlarms: readonly cloudwatch.Alarm[];
@@ -57,13 +55,10 @@ export class ModelServing extends Construct {
       modelPackages: arn("model-package", `${modelPackageGroupName}/*`),
     };
 
-    this.modelPackageGroup = new sagemaker.CfnModelPackageGroup(this, "ModelPackageGroup", {
-      modelPackageGroupName,
-      modelPackageGroupDescription: "Session-based next-item recommenders trained by the post-modern-stack pipeline",
-    });
-    // The registry is the models' lineage (metrics, approvals, report links): it outlives the stack,
-    // and CloudFormation could not delete a group that still holds versions anyway.
-    this.modelPackageGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    // No CloudFormation resource for the Model Package Group: the registry is the models' lineage and
+    // must outlive the stack, and a retained group with a fixed name would make the next `cdk deploy`
+    // after a `cdk destroy` fail with "already exists". register-model creates the group on first use
+    // (core/deploy/registry.ts), so a redeployed stack carries on with the same group.
 
     this.executionRole = new iam.Role(this, "ExecutionRole", {
       assumedBy: new iam.ServicePrincipal("sagemaker.amazonaws.com"),
@@ -126,13 +121,22 @@ export class ModelServing extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.rollbackAlarms = [errors, latency];
+    // SageMaker reads the rollback alarms with the endpoint's execution role during a guarded update:
+    // "Auto-Rollback Configuration and Monitoring"
+    // (docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+    this.executionRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["cloudwatch:DescribeAlarms"],
+        resources: this.rollbackAlarms.map((alarm) => alarm.alarmArn),
+      }),
+    );
 
     acknowledgeNag(
       this.executionRole,
       "AwsSolutions-IAM5",
       "SageMaker hosting needs: ecr:GetAuthorizationToken and cloudwatch:PutMetricData, which have no resource-level permissions (PutMetricData is limited to SageMaker's namespaces by condition); log streams of this endpoint's own log group; model.tar.gz of any run under runs/ (run ids are only known at run time).",
       [
-        "Resource::*",
+        wildcardResource("ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"),
         nagResourceFinding(this, endpointLogs),
         "Action::s3:GetObject*",
         "Action::s3:GetBucket*",
@@ -152,7 +156,7 @@ export class ModelServing extends Construct {
   grantRegister(grantee: iam.IGrantable): void {
     this.grant(grantee, [
       {
-        // The group is created by this stack; the registry creates it only if someone deleted it.
+        // The registry creates the group on its first registration (no stack resource: it outlives the stack).
         actions: ["sagemaker:DescribeModelPackageGroup", "sagemaker:CreateModelPackageGroup"],
         resources: [this.arns.modelPackageGroup],
       },
@@ -265,6 +269,11 @@ export class ModelServing extends Construct {
   /** SageMaker's List* actions have no resource-level permissions: they can only be granted on `*`. */
   private grantListing(grantee: iam.IGrantable, actions: string[]): void {
     grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: ["*"] }));
+    const target = grantee.grantPrincipal instanceof Construct ? grantee.grantPrincipal : grantee;
+    if (target instanceof Construct)
+      acknowledgeNag(target, "AwsSolutions-IAM5", "SageMaker's List* actions support only Resource *.", [
+        wildcardResource(...actions),
+      ]);
   }
 
   private acknowledgeNamedWildcards(grantee: iam.IGrantable): void {
@@ -274,12 +283,11 @@ export class ModelServing extends Construct {
     acknowledgeNag(
       target,
       "AwsSolutions-IAM5",
-      "SageMaker resources are scoped to this project's names: models and endpoint configs are named <endpoint>-<run id> at run time, model packages are versions of this project's group; SageMaker's List* actions support only Resource *.",
+      "SageMaker resources are scoped to this project's names: models and endpoint configs are named <endpoint>-<run id> at run time, model packages are versions of this project's group",
       [
         nagResourceFinding(this, this.arns.endpointConfigs),
         nagResourceFinding(this, this.arns.models),
         nagResourceFinding(this, this.arns.modelPackages),
-        "Resource::*",
       ],
     );
   }

@@ -5,11 +5,21 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { acknowledgeNag } from "../nag.ts";
+import { acknowledgeNag, wildcardResource } from "../nag.ts";
 import { PROJECT_ROOT, projectPath } from "../project-paths.ts";
 
 /** Packages no Lambda loads (DuckDB and tfjs-node are for the local twin and the training image). */
 export const EXCLUDED_MODULES = ["@duckdb/node-api", "@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu"];
+
+/**
+ * What the functions take from the Node.js 22 runtime instead of their bundle: the AWS SDK v3
+ * service clients ("Runtime versions nodejs18.x and later include version 3 of the SDK",
+ * docs.aws.amazon.com/lambda/latest/dg/nodejs-package.html). Only the clients: the other
+ * `@aws-sdk/*` packages a dependency loads (snowflake-sdk loads credential-provider-node and
+ * ec2-metadata-service at start-up) are bundled, so no function depends on what else the runtime
+ * happens to ship. test/lambdas/bundles.test.ts starts every bundle with nothing else beside it.
+ */
+export const RUNTIME_PROVIDED_MODULES = ["@aws-sdk/client-*"];
 
 /**
  * The bundle is ESM (handlers may await at module scope), but CommonJS dependencies bundled into
@@ -96,7 +106,7 @@ export class PipelineFunction extends nodejs.NodejsFunction {
         minify: true,
         keepNames: true,
         sourceMap: false,
-        externalModules: ["@aws-sdk/*", ...EXCLUDED_MODULES],
+        externalModules: [...RUNTIME_PROVIDED_MODULES, ...EXCLUDED_MODULES],
         commandHooks:
           copies.length === 0
             ? undefined
@@ -118,7 +128,7 @@ export class PipelineFunction extends nodejs.NodejsFunction {
       role,
       "AwsSolutions-IAM5",
       "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions, so Lambda's active tracing grants them on Resource *.",
-      ["Resource::*"],
+      [wildcardResource("xray:PutTraceSegments", "xray:PutTelemetryRecords")],
     );
   }
 }

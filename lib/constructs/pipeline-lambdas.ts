@@ -20,6 +20,7 @@ export const FUNCTION_ENTRIES = {
   startExtract: "lambdas/start-extract/index.ts",
   checkExtract: "lambdas/check-extract/index.ts",
   evaluate: "lambdas/evaluate/index.ts",
+  checkServedModel: "lambdas/check-served-model/index.ts",
   registerModel: "lambdas/register-model/index.ts",
   startDeployment: "lambdas/start-deployment/index.ts",
   checkDeployment: "lambdas/check-deployment/index.ts",
@@ -118,6 +119,7 @@ export class PipelineLambdas extends Construct {
       SNOWFLAKE_SCHEMA: config.snowflake.schema,
       SNOWFLAKE_PRIVATE_KEY_SECRET_ID: config.snowflake.privateKeySecretName,
       SNOWFLAKE_UNLOAD_STAGE: config.snowflake.unloadStage,
+      SNOWFLAKE_EXTRACT_TIMEOUT_SECONDS: String(config.snowflake.extractTimeoutMinutes * 60),
     };
     const endpoint = { PMS_ENDPOINT_NAME: serving.endpointName };
 
@@ -168,6 +170,16 @@ export class PipelineLambdas extends Construct {
     artifacts.grantReadWriteRuns(evaluate);
     serving.grantReadRegistry(evaluate);
 
+    // Loads the two models one after the other and scores their GRUs on the validation sample.
+    const checkServedModel = make(
+      "checkServedModel",
+      "check-served-model",
+      "Compares the served model with the evaluated one on the validation sample",
+      {},
+      { memorySize: 4096, timeout: Duration.minutes(15), copyToBundle: TFJS_WASM_BINARIES },
+    );
+    artifacts.grantReadRuns(checkServedModel);
+
     const registerModel = make(
       "registerModel",
       "register-model",
@@ -202,7 +214,8 @@ export class PipelineLambdas extends Construct {
       "checkDeployment",
       "check-deployment",
       "Reads the endpoint's status during an update",
-      endpoint,
+      // The timeout restarts the update's deadline when the execution is redriven.
+      { ...endpoint, PMS_DEPLOY_TIMEOUT_SECONDS: String(config.sagemaker.deployTimeoutMinutes * 60) },
     );
     serving.grantDescribe(checkDeployment);
 
@@ -232,7 +245,7 @@ export class PipelineLambdas extends Construct {
     );
     serving.grantCleanUp(cleanUpDeployments);
 
-    for (const fn of [evaluate, registerModel, smokeTest, checkExtract, startExtract]) {
+    for (const fn of [evaluate, checkServedModel, registerModel, smokeTest, checkExtract, startExtract]) {
       artifacts.acknowledgeRunPrefixGrants(fn.role as iam.Role, `${fn.node.id} works on run artifacts`);
     }
 
@@ -244,6 +257,7 @@ export class PipelineLambdas extends Construct {
       startExtract,
       checkExtract,
       evaluate,
+      checkServedModel,
       registerModel,
       startDeployment,
       checkDeployment,

@@ -7,7 +7,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { DeployConfig } from "../config.ts";
-import { acknowledgeNag } from "../nag.ts";
+import { acknowledgeNag, wildcardResource } from "../nag.ts";
 import type { ArtifactBucket } from "./artifact-bucket.ts";
 
 export interface TrainingComputeProps {
@@ -156,7 +156,7 @@ export class TrainingCompute extends Construct {
       executionRole,
       "AwsSolutions-IAM5",
       "ecr:GetAuthorizationToken does not support resource-level permissions; image pulls themselves are limited to the asset repository.",
-      ["Resource::*"],
+      [wildcardResource("ecr:GetAuthorizationToken")],
     );
     props.artifacts.acknowledgeRunPrefixGrants(
       this.jobRole,

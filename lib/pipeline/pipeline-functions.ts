@@ -9,6 +9,7 @@ export interface PipelineFunctions {
   readonly startExtract: lambda.IFunction;
   readonly checkExtract: lambda.IFunction;
   readonly evaluate: lambda.IFunction;
+  readonly checkServedModel: lambda.IFunction;
   readonly registerModel: lambda.IFunction;
   readonly startDeployment: lambda.IFunction;
   readonly checkDeployment: lambda.IFunction;

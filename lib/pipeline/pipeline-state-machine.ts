@@ -8,12 +8,15 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { PIPELINE_ERRORS, STATE_KEYS } from "../../core/pipeline/contracts.ts";
+import { grantBatchJobControl } from "../constructs/batch-job-control.ts";
+import { acknowledgeNag, wildcardResource } from "../nag.ts";
 import type { PipelineFunctions } from "./pipeline-functions.ts";
 import { STATE_NAMES } from "./state-names.ts";
 import {
   BATCH_TRANSIENT_ERRORS,
   ERROR_RESULT_PATH,
   LAMBDA_TASKS,
+  LAMBDA_TIMEOUT_ERRORS,
   LAMBDA_TRANSIENT_ERRORS,
   type LambdaTaskSpec,
 } from "./tasks.ts";
@@ -110,7 +113,8 @@ export class PipelineStateMachine extends Construct {
 
     this.stateMachine = new sfn.StateMachine(this, "Resource", {
       stateMachineName: `${props.namePrefix}-pipeline`,
-      comment: "post-modern-stack: dbt → extract → GPU training → evaluation gate → SageMaker deployment",
+      comment:
+        "post-modern-stack: dbt → extract → GPU training (evaluated + served model) → evaluation gate → SageMaker deployment",
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout,
       tracingEnabled: true,
@@ -122,6 +126,10 @@ export class PipelineStateMachine extends Construct {
       },
     });
 
+    // The CDK's Batch integration grants SubmitJob and the EventBridge rule only; Step Functions also
+    // describes a .sync job while it runs and terminates it on timeout or abort: every .sync Batch task
+    // of the definition (both training jobs of the Parallel state).
+    grantBatchJobControl(this.stateMachine, this);
     this.acknowledgeGeneratedWildcards();
   }
 
@@ -145,18 +153,32 @@ export class PipelineStateMachine extends Construct {
       reason:
         "The CDK's Lambda integration grants lambda:InvokeFunction on the function and its versions/aliases (<arn>:*); the state machine invokes only the pipeline's own functions.",
     }));
-    Validations.of(this.stateMachine.role).acknowledge(
-      ...functionVersions,
-      {
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:${pseudo(stack.region, "Region")}:${pseudo(stack.account, "AccountId")}:job-definition/*]`,
-        reason:
-          "The CDK's Batch integration grants batch:SubmitJob on every revision of the account's job definitions (a job definition ARN carries its revision); SubmitJob is further limited to the pipeline's job queue.",
-      },
-      {
-        id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-        reason:
-          "Actions without resource-level permissions: X-Ray tracing (xray:PutTraceSegments and friends), CloudWatch Logs vended delivery (logs:CreateLogDelivery and friends) and batch:DescribeJobs/TerminateJob for the .sync integration.",
-      },
+    Validations.of(this.stateMachine.role).acknowledge(...functionVersions, {
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:${pseudo(stack.region, "Region")}:${pseudo(stack.account, "AccountId")}:job-definition/*]`,
+      reason:
+        "The CDK's Batch integration grants batch:SubmitJob on every revision of the account's job definitions (a job definition ARN carries its revision); SubmitJob is further limited to the pipeline's job queue.",
+    });
+    acknowledgeNag(
+      this.stateMachine.role,
+      "AwsSolutions-IAM5",
+      "Actions without resource-level permissions: X-Ray tracing and CloudWatch Logs vended delivery, which the CDK grants for the state machine's tracing and logging, and batch:DescribeJobs, which the .sync Batch integration needs (granted by grantBatchJobControl, lib/constructs/batch-job-control.ts).",
+      [
+        wildcardResource(
+          "xray:PutTraceSegments",
+          "xray:PutTelemetryRecords",
+          "xray:GetSamplingRules",
+          "xray:GetSamplingTargets",
+          "logs:CreateLogDelivery",
+          "logs:GetLogDelivery",
+          "logs:UpdateLogDelivery",
+          "logs:DeleteLogDelivery",
+          "logs:ListLogDeliveries",
+          "logs:PutResourcePolicy",
+          "logs:DescribeResourcePolicies",
+          "logs:DescribeLogGroups",
+          "batch:DescribeJobs",
+        ),
+      ],
     );
   }
 
@@ -172,11 +194,8 @@ export class PipelineStateMachine extends Construct {
     const extractFailed = failFromError(names.extractFailed, PIPELINE_ERRORS.extractFailed);
     const notEnoughData = failFromError(names.notEnoughData, PIPELINE_ERRORS.insufficientData);
     const trainingFailed = failFromError(names.trainingFailed, PIPELINE_ERRORS.trainingFailed);
-    const trainingTimedOut = new sfn.Fail(this, names.trainingTimedOut, {
-      error: PIPELINE_ERRORS.trainingFailed,
-      cause: `The training job did not finish within ${props.trainingJob.timeout.toHumanString()} (trainingJob.timeout).`,
-    });
     const evaluationFailed = failFromError(names.evaluationFailed, PIPELINE_ERRORS.evaluationFailed);
+    const servedModelRejected = failFromError(names.servedModelRejected, PIPELINE_ERRORS.servedModelRejected);
     const registrationFailed = failFromError(names.registrationFailed, PIPELINE_ERRORS.registrationFailed);
     const gateRejectedModel = failFromError(names.gateRejectedModel, PIPELINE_ERRORS.qualityGateFailed);
     const deploymentFailed = failFromError(names.deploymentFailed, PIPELINE_ERRORS.deploymentFailed);
@@ -239,29 +258,41 @@ export class PipelineStateMachine extends Construct {
     });
     const checkExtract = catchExtract(this.lambdaTask(LAMBDA_TASKS.checkExtract));
 
-    // Train: Batch runs the container; GPU, attempts and Spot-reclaim retries live in the job definition.
-    const train = new BatchSubmitJobWithStateTimeout(this, names.train, props.trainingJob.timeout, {
-      jobName: sfn.JsonPath.format(
-        `${props.namePrefix.replace(/[^A-Za-z0-9_-]/g, "-")}-train-{}`,
-        sfn.JsonPath.stringAt("$.run.shortId"),
-      ),
-      jobQueueArn: props.trainingJob.jobQueue.jobQueueArn,
-      jobDefinitionArn: props.trainingJob.jobDefinition.jobDefinitionArn,
-      containerOverrides: { command: sfn.JsonPath.listAt("$.run.trainingCommand") },
-      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-      resultSelector: { jobId: sfn.JsonPath.stringAt("$.JobId"), status: sfn.JsonPath.stringAt("$.Status") },
+    // Train: two Batch jobs at once, so the served model costs no wall time. The evaluated model
+    // learns without the test span (its figures stay honest); the served one learns from the whole
+    // window. GPU, attempts and Spot-reclaim retries live in the job definition.
+    const trainEvaluated = this.trainingBranch(props, {
+      stateName: names.trainEvaluated,
+      jobNamePart: "train",
+      command: "$.run.trainingCommand",
+      which: "the evaluated model (trained without the test span)",
+      describeFailure: names.describeEvaluatedTrainingFailure,
+      describeTimeout: names.describeEvaluatedTrainingTimeout,
+      failed: names.evaluatedTrainingFailed,
+    });
+    const trainServed = this.trainingBranch(props, {
+      stateName: names.trainServed,
+      jobNamePart: "refit",
+      command: "$.run.servedTrainingCommand",
+      which: "the served model (trained on the whole window)",
+      describeFailure: names.describeServedTrainingFailure,
+      describeTimeout: names.describeServedTrainingTimeout,
+      failed: names.servedTrainingFailed,
+    });
+    const train = new sfn.Parallel(this, names.train, {
+      resultSelector: { evaluated: sfn.JsonPath.objectAt("$[0]"), served: sfn.JsonPath.objectAt("$[1]") },
       resultPath: `$.${STATE_KEYS.train}`,
     })
-      .addRetry({
-        errors: [...BATCH_TRANSIENT_ERRORS],
-        interval: Duration.seconds(5),
-        maxAttempts: 4,
-        backoffRate: 2,
-        maxDelay: Duration.minutes(1),
-        jitterStrategy: sfn.JitterType.FULL,
-      })
-      .addCatch(trainingTimedOut, { errors: [sfn.Errors.TIMEOUT], resultPath: ERROR_RESULT_PATH })
+      .branch(trainEvaluated)
+      .branch(trainServed)
+      // Each branch ends in a TrainingFailed whose cause names its model; anything else (a
+      // States.Runtime error, say) lands in the same Fail state with its own cause.
       .addCatch(trainingFailed, { resultPath: ERROR_RESULT_PATH });
+
+    // The served model has no held-out day left to be judged on: compare it with the evaluated one.
+    const checkServedModel = this.lambdaTask(LAMBDA_TASKS.checkServedModel)
+      .addCatch(servedModelRejected, { errors: [PIPELINE_ERRORS.servedModelRejected], resultPath: ERROR_RESULT_PATH })
+      .addCatch(evaluationFailed, { resultPath: ERROR_RESULT_PATH });
 
     // Evaluate, register, gate.
     const evaluate = this.lambdaTask(LAMBDA_TASKS.evaluate).addCatch(evaluationFailed, {
@@ -351,7 +382,7 @@ export class PipelineStateMachine extends Construct {
       )
       .otherwise(describeGateRejection.next(gateRejectedModel));
 
-    const afterExtract = train.next(evaluate).next(registerModel).next(gate);
+    const afterExtract = train.next(evaluate).next(checkServedModel).next(registerModel).next(gate);
 
     const extract = startExtract
       .next(waitForExtract)
@@ -385,6 +416,65 @@ export class PipelineStateMachine extends Construct {
   }
 
   /**
+   * One branch of the training Parallel state: the Batch job, Retry on SubmitJob's transient errors,
+   * and a Fail state whose TrainingFailed cause names the model, so the Parallel's Catch (and the
+   * notification) says which training failed or timed out.
+   */
+  private trainingBranch(
+    props: PipelineStateMachineProps,
+    branch: {
+      stateName: string;
+      jobNamePart: string;
+      command: string;
+      which: string;
+      describeFailure: string;
+      describeTimeout: string;
+      failed: string;
+    },
+  ): sfn.IChainable {
+    const failed = new sfn.Fail(this, branch.failed, {
+      error: PIPELINE_ERRORS.trainingFailed,
+      causePath: `${ERROR_RESULT_PATH}.Cause`,
+    });
+    const describeTimeout = this.describeFailure(
+      branch.describeTimeout,
+      PIPELINE_ERRORS.trainingFailed,
+      `Training ${branch.which} did not finish within ${props.trainingJob.timeout.toHumanString()} (trainingJob.timeout): {}`,
+      ERROR_RESULT_PATH,
+    );
+    const describeFailure = this.describeFailure(
+      branch.describeFailure,
+      PIPELINE_ERRORS.trainingFailed,
+      `Training ${branch.which} failed: {}`,
+      ERROR_RESULT_PATH,
+    );
+    describeTimeout.next(failed);
+    describeFailure.next(failed);
+    // No ResultPath: the branch's output is the job's `{jobId, status}` alone (the Parallel gathers them).
+    return new BatchSubmitJobWithStateTimeout(this, branch.stateName, props.trainingJob.timeout, {
+      jobName: sfn.JsonPath.format(
+        `${props.namePrefix.replace(/[^A-Za-z0-9_-]/g, "-")}-${branch.jobNamePart}-{}`,
+        sfn.JsonPath.stringAt("$.run.shortId"),
+      ),
+      jobQueueArn: props.trainingJob.jobQueue.jobQueueArn,
+      jobDefinitionArn: props.trainingJob.jobDefinition.jobDefinitionArn,
+      containerOverrides: { command: sfn.JsonPath.listAt(branch.command) },
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      resultSelector: { jobId: sfn.JsonPath.stringAt("$.JobId"), status: sfn.JsonPath.stringAt("$.Status") },
+    })
+      .addRetry({
+        errors: [...BATCH_TRANSIENT_ERRORS],
+        interval: Duration.seconds(5),
+        maxAttempts: 4,
+        backoffRate: 2,
+        maxDelay: Duration.minutes(1),
+        jitterStrategy: sfn.JitterType.FULL,
+      })
+      .addCatch(describeTimeout, { errors: [sfn.Errors.TIMEOUT], resultPath: ERROR_RESULT_PATH })
+      .addCatch(describeFailure, { resultPath: ERROR_RESULT_PATH });
+  }
+
+  /**
    * A Lambda Task in the one form every pipeline step shares: the function's own ARN as the resource
    * (the handler's return value is the task result, no `{Payload}` envelope to unwrap), the whole state
    * as the payload, the result at its state key, Retry on transient errors and a timeout.
@@ -398,7 +488,7 @@ export class PipelineStateMachine extends Construct {
       lambdaFunction: fn,
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
-      payload: overrides.payload,
+      payload: overrides.payload ?? (spec.redriveAwareKeys ? redriveAwarePayload(spec.redriveAwareKeys) : undefined),
       resultSelector: overrides.resultSelector,
       resultPath:
         spec.functionKey === "prepareRun"
@@ -415,6 +505,16 @@ export class PipelineStateMachine extends Construct {
       maxDelay: Duration.minutes(1),
       jitterStrategy: sfn.JitterType.FULL,
     });
+    if (spec.retriesTimeouts) {
+      // A warehouse call slower than the function's timeout (a cold warehouse) may well pass next time.
+      task.addRetry({
+        errors: [...LAMBDA_TIMEOUT_ERRORS],
+        interval: Duration.seconds(30),
+        maxAttempts: 2,
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+    }
     if (spec.busyErrors.length > 0) {
       // Another change to the endpoint is in progress: that takes minutes, not seconds.
       task.addRetry({
@@ -443,6 +543,14 @@ export class PipelineStateMachine extends Construct {
       resultPath: ERROR_RESULT_PATH,
     });
   }
+}
+
+/** The given state keys and the execution's redrive count: what a polling check needs to keep its deadline across a redrive. */
+function redriveAwarePayload(keys: readonly string[]): sfn.TaskInput {
+  return sfn.TaskInput.fromObject({
+    ...Object.fromEntries(keys.map((key) => [key, sfn.JsonPath.objectAt(`$.${key}`)])),
+    execution: { redriveCount: sfn.JsonPath.numberAt("$$.Execution.RedriveCount") },
+  });
 }
 
 /**

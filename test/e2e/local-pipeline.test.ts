@@ -7,6 +7,7 @@ import type { RegisteredVersion } from "../../core/deploy/file-registry.ts";
 import { runArtifactUris } from "../../core/pipeline/run-context.ts";
 import { DuckDBWarehouse } from "../../core/warehouse/duckdb.ts";
 import { loadDeployConfigFromCdkJson } from "../../lib/config.ts";
+import { STATE_NAMES } from "../../lib/pipeline/state-names.ts";
 import type { AslDefinition } from "../../local/asl.ts";
 import { generateCommand } from "../../local/data-commands.ts";
 import { type PmsHome, pmsHomeAt } from "../../local/home.ts";
@@ -113,6 +114,16 @@ describe("the local pipeline", () => {
       const endpoint = await readEndpointState(home.root);
       expect(endpoint?.status).toBe("InService");
       expect(endpoint?.current?.runId).toBe(first.runId);
+      // The served model (the whole window) is deployed; the evaluated one (without the test span) is what was scored.
+      expect(endpoint?.current?.modelUri).toBe(uris.model);
+      expect(first.stages.map((stage) => stage.state)).toEqual(
+        expect.arrayContaining([STATE_NAMES.trainEvaluated, STATE_NAMES.trainServed, STATE_NAMES.checkServedModel]),
+      );
+      const servedMetrics = JSON.parse(await readFile(uris.trainingMetrics, "utf8"));
+      const evaluatedMetrics = JSON.parse(await readFile(uris.evaluatedTrainingMetrics, "utf8"));
+      expect(servedMetrics.trainedOnSplits).toEqual(["train", "test"]);
+      expect(evaluatedMetrics.trainedOnSplits).toEqual(["train"]);
+      expect(servedMetrics.totals.trainingSessions).toBeGreaterThan(evaluatedMetrics.totals.trainingSessions);
       expect(first.endpointUrl).toBe(`http://127.0.0.1:${endpoint?.port}`);
       const port = endpoint?.port ?? 0;
       const answer = await invoke(port, [["no-such-sku"], []]);
@@ -134,6 +145,9 @@ describe("the local pipeline", () => {
         await readFile(join(home.root, "registry", `${config.sagemaker.modelPackageGroupName}.json`), "utf8"),
       ) as RegisteredVersion[];
       expect(registry.map((version) => version.approvalStatus)).toEqual(["Approved", "Rejected"]);
+      expect(registry[0]).toMatchObject({ modelUri: uris.model, evaluatedModelUri: uris.evaluatedModel });
+      expect(registry[0]?.metadata.ServedModelTrainedOn).toMatch(/^train\+test 2024-01-01\/2024-01-07 \d+ sessions$/);
+      expect(registry[0]?.metadata.EvaluatedModelTrainedOn).toMatch(/^train 2024-01-01\/2024-01-0[67] \d+ sessions$/);
       expect((await readEndpointState(home.root))?.current?.runId).toBe(first.runId);
       expect((await invoke(port, [["no-such-sku"]])).status).toBe(200);
       // The first run's artifacts are untouched by the second.
@@ -179,7 +193,7 @@ describe("the local pipeline", () => {
       expect(record.status).toBe("failed");
       expect(record.error?.name).toBe("DbtRunFailed");
       expect(record.error?.cause).toContain("accepted_values");
-      expect(record.stages.map((stage) => stage.state)).not.toContain("Train the model on a GPU");
+      expect(record.stages.map((stage) => stage.state)).not.toContain(STATE_NAMES.train);
       expect(await readdir(join(home.runs, record.runId))).toEqual(["run.json"]);
     } finally {
       await twin.close();
@@ -232,14 +246,16 @@ describe("the local pipeline", () => {
     }
   }, 120_000);
 
-  it("fails in training when the training process crashes, and deploys nothing", async () => {
-    // Prepare: the real training process, started on data that was corrupted after the extract.
+  it("fails TrainingFailed naming the served model when the refit's process crashes, and deploys nothing", async () => {
+    // Prepare: the real training processes; the test split, which only the refit reads, corrupted after the extract.
     const { home, twin } = await freshTwin();
     const crashing: LocalTwin = {
       ...twin,
       async train(job, context) {
-        const trainPrefix = job.command[job.command.indexOf("--train-data") + 1] ?? "";
-        for (const file of await twin.store.list(trainPrefix)) await writeFile(file, "not parquet");
+        if (job.model === "served") {
+          const testPrefix = job.command[job.command.indexOf("--test-data") + 1] ?? "";
+          for (const file of await twin.store.list(testPrefix)) await writeFile(file, "not parquet");
+        }
         return twin.train(job, context);
       },
     };
@@ -249,13 +265,50 @@ describe("the local pipeline", () => {
       // Assess
       expect(record.status).toBe("failed");
       expect(record.error?.name).toBe("TrainingFailed");
-      expect(record.error?.state).toBe("Train the model on a GPU");
+      expect(record.error?.state).toBe(STATE_NAMES.trainServed);
+      expect(record.error?.cause).toMatch(/^Training the served model \(trained on the whole window\) failed: /);
       expect(record.error?.cause).toContain("The training process exited with code");
       expect(record.deployed).toBe(false);
       expect(await readEndpointState(home.root)).toBeNull();
-      expect(record.logPath && (await readFile(record.logPath, "utf8"))).toContain("failed: Train the model on a GPU");
+      const log = record.logPath ? await readFile(record.logPath, "utf8") : "";
+      expect(log).toContain(`failed: ${STATE_NAMES.trainServed}`);
+      expect(log).toMatch(/\[served\] .*Parquet|\[served\] .*parquet/i);
     } finally {
       await twin.close();
     }
   }, 120_000);
+
+  it("fails ServedModelRejected when the refit's GRU is broken: nothing registered or deployed", async () => {
+    // Prepare: the refit's learning rate cut to almost nothing, so its GRU stays at its random start.
+    const { home, twin } = await freshTwin();
+    const brokenRefit: LocalTwin = {
+      ...twin,
+      async train(job, context) {
+        if (job.model !== "served") return twin.train(job, context);
+        const at = job.command.indexOf("--hyperparameters") + 1;
+        const hyperparameters = { ...JSON.parse(job.command[at] ?? "{}"), learningRate: 1e-9 };
+        const command = job.command.map((part, index) => (index === at ? JSON.stringify(hyperparameters) : part));
+        return twin.train({ ...job, command }, context);
+      },
+    };
+    try {
+      // Act: two epochs, so the evaluated GRU has learned something to be compared with.
+      const record = await run(brokenRefit, {
+        window: WINDOW,
+        training: { ...TRAINING, epochs: 2 },
+        gate: ["hr@20 >= 0.01"],
+      });
+      // Assess
+      expect(record.status).toBe("failed");
+      expect(record.error?.name).toBe("ServedModelRejected");
+      expect(record.error?.state).toBe(STATE_NAMES.checkServedModel);
+      expect(record.error?.cause).toMatch(/below the evaluated model's .*nothing was registered or deployed/);
+      expect(record.deployed).toBe(false);
+      expect(await readEndpointState(home.root)).toBeNull();
+      const registryPath = join(home.root, "registry", `${config.sagemaker.modelPackageGroupName}.json`);
+      await expect(readFile(registryPath, "utf8")).rejects.toThrow(/ENOENT/);
+    } finally {
+      await twin.close();
+    }
+  }, 180_000);
 });

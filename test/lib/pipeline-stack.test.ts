@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Match, type Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RunDefaultsSchema } from "../../core/pipeline/run-context.ts";
 import { FUNCTION_ENTRIES, missingFunctionEntries } from "../../lib/constructs/pipeline-lambdas.ts";
@@ -215,6 +215,17 @@ describe("GPU training on AWS Batch", () => {
     }
   });
 
+  it("lets the state machine watch and stop the training job it submits (Run a Job .sync)", () => {
+    // Step Functions, "IAM policies for AWS Batch": SubmitJob, DescribeJobs and TerminateJob for .sync.
+    const statements = statementsOfRole(logicalId(synthesized.stack.pipeline.stateMachine.role));
+    const granted = (action: string) => statements.filter((statement) => actions(statement).includes(action));
+    expect(granted("batch:SubmitJob")).not.toEqual([]);
+    expect(granted("batch:DescribeJobs").map((statement) => statement.Resource)).toEqual(["*"]);
+    const terminate = granted("batch:TerminateJob").map((statement) => json(statement.Resource));
+    expect(terminate).toHaveLength(1);
+    expect(terminate[0]).toMatch(/:job\/\*"/);
+  });
+
   it("lets the training job read and write run artifacts only", () => {
     const statements = statementsOfRole(logicalId(synthesized.stack.training.jobRole));
     const s3Resources = json(statements.filter((statement) => actions(statement).some((a) => a.startsWith("s3:"))));
@@ -239,6 +250,7 @@ describe("pipeline functions", () => {
         "start-extract",
         "check-extract",
         "evaluate",
+        "check-served-model",
         "register-model",
         "start-deployment",
         "check-deployment",
@@ -284,6 +296,7 @@ describe("pipeline functions", () => {
       "SNOWFLAKE_SCHEMA",
       "SNOWFLAKE_PRIVATE_KEY_SECRET_ID",
       "SNOWFLAKE_UNLOAD_STAGE",
+      "SNOWFLAKE_EXTRACT_TIMEOUT_SECONDS",
     ];
     const expected: Record<string, string[]> = {
       "prepare-run": ["PMS_RUN_DEFAULTS"],
@@ -293,6 +306,7 @@ describe("pipeline functions", () => {
       "start-extract": snowflake,
       "check-extract": snowflake,
       evaluate: ["PMS_MODEL_PACKAGE_GROUP", "PMS_ENDPOINT_NAME"],
+      "check-served-model": [],
       "register-model": ["PMS_MODEL_PACKAGE_GROUP", "PMS_SERVING_IMAGE_URI", "PMS_RESOURCE_TAGS"],
       "start-deployment": [
         "PMS_ENDPOINT_NAME",
@@ -303,7 +317,7 @@ describe("pipeline functions", () => {
         "PMS_DEPLOY_TIMEOUT_SECONDS",
         "PMS_RESOURCE_TAGS",
       ],
-      "check-deployment": ["PMS_ENDPOINT_NAME"],
+      "check-deployment": ["PMS_ENDPOINT_NAME", "PMS_DEPLOY_TIMEOUT_SECONDS"],
       "smoke-test": ["PMS_ENDPOINT_NAME", "PMS_SMOKE_TEST_MAX_MS"],
       "roll-back-deployment": ["PMS_ENDPOINT_NAME"],
       "clean-up-deployments": ["PMS_ENDPOINT_NAME", "PMS_KEEP_DEPLOYMENTS"],
@@ -444,11 +458,18 @@ describe("pipeline functions", () => {
 });
 
 describe("SageMaker serving", () => {
-  it("creates the project's model package group and keeps it when the stack goes", () => {
-    template.hasResource("AWS::SageMaker::ModelPackageGroup", {
-      DeletionPolicy: "Retain",
-      Properties: Match.objectLike({ ModelPackageGroupName: "pms-recommender" }),
-    });
+  it("leaves the model package group to register-model, so a redeploy after `cdk destroy` finds no fixed name taken", () => {
+    template.resourceCountIs("AWS::SageMaker::ModelPackageGroup", 0);
+    const registerRole = roleIdOfFunction("pms-register-model");
+    expect(statementsOfRole(registerRole).flatMap(actions)).toContain("sagemaker:CreateModelPackageGroup");
+  });
+
+  it("lets the endpoint's execution role read its rollback alarms (SageMaker Auto-Rollback Configuration)", () => {
+    const statements = statementsOfRole(logicalId(synthesized.stack.serving.executionRole));
+    const describe = statements.filter((statement) => actions(statement).includes("cloudwatch:DescribeAlarms"));
+    const alarmIds = synthesized.stack.serving.rollbackAlarms.map((alarm) => logicalId(alarm));
+    expect(describe).toHaveLength(1);
+    expect([describe[0]?.Resource].flat()).toEqual(alarmIds.map((id) => ({ "Fn::GetAtt": [id, "Arn"] })));
   });
 
   it("watches the endpoint's 5xx errors and p99 model latency (µs) for blue/green rollback", () => {
@@ -561,17 +582,60 @@ describe("notifications", () => {
   });
 
   it("alarms to the topic when an execution fails, times out or is aborted", () => {
-    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      AlarmName: "pms-pipeline-executions-failed",
-      Threshold: 1,
-      AlarmActions: [{ Ref: logicalId(synthesized.stack.notifications.topic) }],
-      Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: "failed + timedOut + aborted" }),
-        Match.objectLike({
-          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: "ExecutionsFailed" }) }),
-        }),
-      ]),
+    for (const metricName of ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"]) {
+      expect(alarmOn("AWS/States", metricName), metricName).toMatchObject({
+        Threshold: 0,
+        ComparisonOperator: "GreaterThanThreshold",
+        AlarmActions: [{ Ref: logicalId(synthesized.stack.notifications.topic) }],
+      });
+    }
+  });
+});
+
+/** The alarms cdk-monitoring-constructs makes watch one metric each, as `Metrics[0].MetricStat`. */
+function alarmOn(namespace: string, metricName: string): Record<string, unknown> | undefined {
+  return ofType("AWS::CloudWatch::Alarm")
+    .map(([, alarm]) => alarm.Properties)
+    .find((alarm) => {
+      const stat = (
+        alarm.Metrics as { MetricStat?: { Metric: { Namespace: string; MetricName: string } } }[] | undefined
+      )?.[0]?.MetricStat;
+      return stat?.Metric.Namespace === namespace && stat.Metric.MetricName === metricName;
     });
+}
+
+describe("monitoring (cdk-monitoring-constructs)", () => {
+  const topic = () => ({ Ref: logicalId(synthesized.stack.notifications.topic) });
+
+  it("alarms to the topic on training that nears the Batch job timeout, and on the endpoint's 5xx and p99 latency", () => {
+    // Training: three quarters of the 120-minute attempt timeout, on the metric Evaluate emits (service = its name).
+    const training = alarmOn("PostModernStack", "TrainingSeconds");
+    expect(training).toMatchObject({
+      Threshold: 90 * 60,
+      ComparisonOperator: "GreaterThanThreshold",
+      AlarmActions: [topic()],
+    });
+    expect(json(training?.Metrics)).toContain(
+      json({ Name: "service", Value: { Ref: logicalId(synthesized.stack.lambdas.functions.evaluate) } }),
+    );
+    expect(alarmOn("AWS/SageMaker", "Invocation5XXErrors")).toMatchObject({ Threshold: 1, AlarmActions: [topic()] });
+    const latency = alarmOn("AWS/SageMaker", "ModelLatency");
+    expect(latency).toMatchObject({ Threshold: 500_000, AlarmActions: [topic()] });
+    expect(json(latency?.Metrics)).toContain('"Stat":"p99"');
+    expect(json(latency?.Metrics)).toContain('{"Name":"EndpointName","Value":"pms-recommender"}');
+  });
+
+  it("draws one dashboard with the executions, the model's quality and version, the endpoint and every function", () => {
+    const dashboards = ofType("AWS::CloudWatch::Dashboard");
+    expect(dashboards).toHaveLength(1);
+    const body = json(dashboards[0]?.[1].Properties.DashboardBody);
+    for (const metric of ["HitRateAt20", "MrrAt20", "GatePassed", "TrainingSeconds", "DeployedModelVersion"]) {
+      expect(body, metric).toContain(metric);
+    }
+    expect(body).toContain("ExecutionsFailed");
+    expect(body).toContain("Invocation5XXErrors");
+    const functions = { ...synthesized.stack.lambdas.functions, notify: synthesized.stack.notifications.notify };
+    for (const [name, fn] of Object.entries(functions)) expect(body, name).toContain(logicalId(fn));
   });
 });
 
@@ -604,6 +668,12 @@ describe("cdk-nag AwsSolutions", () => {
     expect(Object.fromEntries(regional.nagViolations)).toEqual({});
     expect([...regional.nagAcknowledged.keys()].some((id) => id.includes(":sagemaker:eu-west-1:"))).toBe(true);
   }, 180_000);
+
+  it("has no action on Resource * beyond those acknowledged by name (wildcardResource)", () => {
+    expect(
+      Annotations.fromStack(synthesized.stack).findError("*", Match.stringLikeRegexp("AwsSolutions-IAM5: ")),
+    ).toEqual([]);
+  });
 
   it("acknowledges wildcard findings one by one, never a whole rule", () => {
     const acknowledged = [...synthesized.nagAcknowledged.keys()];

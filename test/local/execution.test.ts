@@ -118,4 +118,25 @@ describe("executeLocally", () => {
     expect(outcome.error?.state).toBe("Wait a bit");
     expect(outcome.stages.at(-1)).toMatchObject({ state: "Wait a bit", outcome: "aborted" });
   });
+
+  it("settles when the engine rejects an input nested thousands deep, instead of waiting forever", async () => {
+    // Prepare: 5,000 levels (a 10 KB file) make the engine throw a RangeError without closing its event stream.
+    let input: unknown = {};
+    for (let level = 0; level < 5000; level++) input = { nested: input };
+
+    // Act
+    const settled = await executeLocally({
+      definition: { StartAt: "Done", States: { Done: { Type: "Pass", End: true } } } as never,
+      input: input as never,
+      executionName: "local-6",
+      taskOverrides: {},
+    }).then(
+      (outcome) => ({ outcome }),
+      (error: unknown) => ({ error }),
+    );
+
+    // Assess
+    expect(settled).toHaveProperty("error");
+    expect((settled as { error: Error }).error).toBeInstanceOf(RangeError);
+  });
 });

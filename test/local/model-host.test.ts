@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -130,6 +131,8 @@ describe("LocalModelHost", () => {
     expect(response.recommendations[0]?.map((item) => item.sku)).toEqual(items.slice(0, 5).map((sku) => `A-${sku}`));
     const state = await readEndpointState(home);
     expect(state).toMatchObject({ port, status: "InService", current: { runId: "run-a0000001" }, previous: null });
+    // The file holds the control token: only its owner may read it.
+    expect((await stat(join(home, "endpoint.json"))).mode & 0o777).toBe(0o600);
   });
 
   it("swaps to model B under load without a single failed request", async () => {
@@ -359,6 +362,79 @@ describe("the front proxy", () => {
       );
     } finally {
       proxy.close();
+    }
+  });
+});
+
+describe("the front proxy under hostile requests", () => {
+  /** A backend that, like the serving process, answers 413 to an oversize body without reading it and closes. */
+  async function strictBackend(limit: number): Promise<http.Server> {
+    const server = http.createServer((request, response) => {
+      if (Number(request.headers["content-length"]) > limit) {
+        response.writeHead(413, { connection: "close", "content-type": "application/json" }).end('{"error":"big"}');
+        return;
+      }
+      let size = 0;
+      request.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+      });
+      request.on("end", () => response.writeHead(200, { "content-type": "application/json" }).end(`{"size":${size}}`));
+    });
+    await new Promise<void>((resolveListen) => server.listen(0, "127.0.0.1", resolveListen));
+    return server;
+  }
+  const portOf = (server: http.Server) => {
+    const address = server.address();
+    return typeof address === "object" && address ? address.port : 0;
+  };
+
+  it("answers 413 for a body over the limit (declared or streamed), 400 for a non-JSON control body, and keeps serving", async () => {
+    // Prepare
+    const { createFrontProxy } = await import("../../local/model-host.ts");
+    const limit = 64 * 1024;
+    const backend = await strictBackend(limit);
+    const proxy = createFrontProxy(portOf(backend), "secret-token", limit);
+    await new Promise<void>((resolveListen) => proxy.listen(0, "127.0.0.1", resolveListen));
+    const url = `http://127.0.0.1:${portOf(proxy)}`;
+    const big = "x".repeat(limit * 4);
+
+    try {
+      // Act
+      const declared = await fetch(`${url}/invocations`, { method: "POST", body: big });
+      const streamed = await fetch(`${url}/invocations`, {
+        method: "POST",
+        body: new ReadableStream({
+          start(controller) {
+            for (let part = 0; part < 8; part++) controller.enqueue(new TextEncoder().encode(big.slice(0, limit / 2)));
+            controller.close();
+          },
+        }),
+        duplex: "half",
+      } as RequestInit);
+      const notJson = await fetch(`${url}/_pms/backend`, {
+        method: "PUT",
+        headers: { "x-pms-control-token": "secret-token" },
+        body: "port=1",
+      });
+      const nullBody = await fetch(`${url}/_pms/backend`, {
+        method: "PUT",
+        headers: { "x-pms-control-token": "secret-token" },
+        body: "null",
+      });
+      const after = await fetch(`${url}/invocations`, { method: "POST", body: "{}" });
+
+      // Assess
+      expect(declared.status).toBe(413);
+      expect(((await declared.json()) as { error: string }).error).toMatch(/limit is 65536/);
+      expect(streamed.status).toBe(413);
+      expect(notJson.status).toBe(400);
+      expect(((await notJson.json()) as { error: string }).error).toMatch(/must be JSON/);
+      expect(nullBody.status).toBe(400);
+      expect(after.status).toBe(200);
+      expect(await after.json()).toEqual({ size: 2 });
+    } finally {
+      proxy.close();
+      backend.close();
     }
   });
 });

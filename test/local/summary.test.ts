@@ -26,7 +26,7 @@ const succeeded: LocalRunRecord = {
       outcome: "succeeded",
     },
     {
-      state: "Train the model on a GPU",
+      state: "Train the evaluated model on a GPU",
       type: "Task",
       startedAt: "2026-11-26T14:30:01.000Z",
       seconds: 61.5,
@@ -118,7 +118,7 @@ describe("formatRunSummary", () => {
           Status: "FAILED",
           StatusReason: "The training process exited with code 1:\nOOM",
         }),
-        state: "Train the model on a GPU",
+        state: "Train the evaluated model on a GPU",
       },
     });
     expect(text).toContain("    The training process exited with code 1:\n    OOM");
@@ -136,6 +136,16 @@ describe("formatRunSummary", () => {
     expect(text).toContain('failed in "Check the dbt run": DbtRunFailed');
     expect(text).toContain("    test unique_sessions_session_id failed");
     expect(text).toContain("(previous model, unchanged)");
+  });
+
+  it("says which run's model answers on the port, from the endpoint's state rather than the run's outcome", () => {
+    const aborted = { ...succeeded, status: "aborted" as const, deployed: false };
+    expect(formatRunSummary({ ...aborted, servingRunId: "run-before" })).toContain(
+      "(serving run run-before's model, not this run's)",
+    );
+    expect(formatRunSummary({ ...succeeded, deployed: true, servingRunId: succeeded.runId })).not.toMatch(
+      /serving run|unchanged/,
+    );
   });
 });
 

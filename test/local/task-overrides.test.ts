@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LAMBDA_TASKS, TRAIN_STATE } from "../../lib/pipeline/tasks.ts";
+import { LAMBDA_TASKS, TRAIN_STATES } from "../../lib/pipeline/tasks.ts";
 import { taskOverrides } from "../../local/task-overrides.ts";
 
 describe("taskOverrides", () => {
@@ -21,26 +21,36 @@ describe("taskOverrides", () => {
     expect(overrides[LAMBDA_TASKS.prepareRun.stateName]).toBeUndefined();
   });
 
-  it("runs the training command and answers like submitJob.sync", async () => {
-    const commands: (readonly string[])[] = [];
+  it("runs each model's training command and answers like submitJob.sync", async () => {
+    const jobs: { model: string; command: readonly string[] }[] = [];
     const overrides = taskOverrides({}, async (job) => {
-      commands.push(job.command);
+      jobs.push({ model: job.model, command: job.command });
     });
-    const result = await overrides[TRAIN_STATE]?.({
+    const evaluated = await overrides[TRAIN_STATES.evaluated]?.({
       JobName: "pms-train-1",
       ContainerOverrides: { Command: ["train", "--run-id", "r"] },
     });
-    expect(commands).toEqual([["train", "--run-id", "r"]]);
-    expect(result).toEqual({ JobId: "local-pms-train-1", JobName: "pms-train-1", Status: "SUCCEEDED" });
+    const served = await overrides[TRAIN_STATES.served]?.({
+      JobName: "pms-refit-1",
+      ContainerOverrides: { Command: ["train", "--refit", "--run-id", "r"] },
+    });
+    expect(jobs).toEqual([
+      { model: "evaluated", command: ["train", "--run-id", "r"] },
+      { model: "served", command: ["train", "--refit", "--run-id", "r"] },
+    ]);
+    expect(evaluated).toEqual({ JobId: "local-pms-train-1", JobName: "pms-train-1", Status: "SUCCEEDED" });
+    expect(served).toEqual({ JobId: "local-pms-refit-1", JobName: "pms-refit-1", Status: "SUCCEEDED" });
   });
 
   it("reports a failed training process as a failed Batch job (States.TaskFailed, the job as cause)", async () => {
     const overrides = taskOverrides({}, async () => {
       throw new Error("The training process exited with code 1");
     });
-    const failure = overrides[TRAIN_STATE]?.({ JobName: "j", ContainerOverrides: { Command: ["train"] } });
+    const failure = overrides[TRAIN_STATES.served]?.({ JobName: "j", ContainerOverrides: { Command: ["train"] } });
     await expect(failure).rejects.toMatchObject({ name: "States.TaskFailed" });
     await expect(failure).rejects.toThrow(/"Status":"FAILED","StatusReason":"The training process exited with code 1"/);
-    await expect(overrides[TRAIN_STATE]?.({ JobName: "j" })).rejects.toThrow(/no ContainerOverrides.Command/);
+    await expect(overrides[TRAIN_STATES.evaluated]?.({ JobName: "j" })).rejects.toThrow(
+      /no ContainerOverrides.Command/,
+    );
   });
 });

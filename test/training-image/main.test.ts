@@ -96,4 +96,15 @@ describe("main.ts", () => {
     expect(await run.exited).toBe(1);
     expect(run.output()).toMatch(/--train-data/);
   });
+
+  it("train: --refit without --test-data, or --test-data without --refit, exits 1 naming the other flag", async () => {
+    const common = ["--run-id", "r1", "--train-data", "t/", "--validation-data", "v/"];
+    const outputs = ["--model-output", `${folder}/m.tar.gz`, "--metrics-output", `${folder}/m.json`];
+    const refitAlone = start(["train", "--refit", ...common, ...outputs]);
+    const testDataAlone = start(["train", "--test-data", "x/", ...common, ...outputs]);
+    expect(await refitAlone.exited).toBe(1);
+    expect(refitAlone.output()).toMatch(/--refit trains on the test split too: give .* --test-data/);
+    expect(await testDataAlone.exited).toBe(1);
+    expect(testDataAlone.output()).toMatch(/--test-data is only read with --refit/);
+  });
 });

@@ -49,6 +49,12 @@ beforeAll(async () => {
   await writeSplit(`${root}/data/train/`, chainSessions(200, 50, 1));
   await store.put(`${root}/data/validation/.keep`, "");
   await writeSplit(`${root}/data/validation/`, chainSessions(40, 50, 2));
+  // The test span brings items the earlier days never had: only a model that learned from it knows them.
+  await store.put(`${root}/data/test/.keep`, "");
+  await writeSplit(
+    `${root}/data/test/`,
+    Array.from({ length: 30 }, (_, index) => ["sku-new-1", "sku-new-2", `sku-${index % 50}`]),
+  );
   await store.put(`${root}/data/manifest.json`, JSON.stringify({ contentHash: "sha256-of-the-splits" }));
 });
 
@@ -82,6 +88,34 @@ describe("train", () => {
     const [list] = await model.recommend([["sku-1", "sku-10"]], 5);
     expect(list).toHaveLength(5);
     model.dispose();
+  });
+
+  it("trains the served model on the test split too: its sessions and its new items", async () => {
+    const evaluatedOptions = optionsFor("run-evaluated");
+    const servedOptions = { ...optionsFor("run-served"), testData: `${root}/data/test/` };
+    const lines: string[] = [];
+    await runTraining(evaluatedOptions, { store, log: () => {} });
+    await runTraining(servedOptions, { store, log: (line) => lines.push(line) });
+
+    const evaluatedMetrics = JSON.parse(await store.getText(evaluatedOptions.metricsOutput)) as TrainingMetrics;
+    const servedMetrics = JSON.parse(await store.getText(servedOptions.metricsOutput)) as TrainingMetrics;
+    expect(evaluatedMetrics.trainedOnSplits).toEqual(["train"]);
+    expect(servedMetrics.trainedOnSplits).toEqual(["train", "test"]);
+    expect(servedMetrics.totals.trainingSessions).toBe(230);
+    expect(servedMetrics.totals.validationSessions).toBe(40);
+    expect(servedMetrics.totals.vocabularySize).toBe(evaluatedMetrics.totals.vocabularySize + 2);
+    expect(lines.some((line) => line.includes("230 training sessions (200 train + 30 test: the served model)"))).toBe(
+      true,
+    );
+    const evaluated = await loadModelRecommender(store, evaluatedOptions.modelOutput);
+    const served = await loadModelRecommender(store, servedOptions.modelOutput);
+    const session = [["sku-new-1"]];
+    expect((await evaluated.recommendWithFallback(session, 5)).fallback).toEqual([true]);
+    const fromServed = await served.recommendWithFallback(session, 5);
+    expect(fromServed.fallback).toEqual([false]);
+    expect(fromServed.recommendations[0]?.map((item) => item.sku)).toContain("sku-new-2");
+    evaluated.dispose();
+    served.dispose();
   });
 
   it("writes nothing when training fails", async () => {

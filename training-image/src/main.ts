@@ -59,6 +59,12 @@ program
   .requiredOption(`${TRAINING_FLAGS.runId} <id>`, "the pipeline run id")
   .requiredOption(`${TRAINING_FLAGS.trainData} <uri>`, "prefix of the training split's Parquet (s3:// or path)")
   .requiredOption(`${TRAINING_FLAGS.validationData} <uri>`, "prefix of the validation split's Parquet")
+  .option(
+    TRAINING_FLAGS.refit,
+    `train the served model: the test split (${TRAINING_FLAGS.testData}) joins the training data`,
+    false,
+  )
+  .option(`${TRAINING_FLAGS.testData} <uri>`, `prefix of the test split's Parquet (with ${TRAINING_FLAGS.refit})`)
   .option(`${TRAINING_FLAGS.manifest} <uri>`, "the extract's data manifest (its content hash goes into the model)")
   .requiredOption(`${TRAINING_FLAGS.modelOutput} <uri>`, "where model.tar.gz goes")
   .requiredOption(`${TRAINING_FLAGS.metricsOutput} <uri>`, "where training-metrics.json goes")
@@ -67,16 +73,25 @@ program
     "hyper-parameters as a JSON object (any subset; defaults fill the rest)",
     process.env.PMS_HYPERPARAMETERS,
   )
-  .action(async (options: Record<string, string | undefined>) => {
+  .action(async (options: Record<string, string | boolean | undefined>) => {
+    if (options.refit === true && typeof options.testData !== "string")
+      throw new InvalidArgumentError(
+        `${TRAINING_FLAGS.refit} trains on the test split too: give its Parquet prefix with ${TRAINING_FLAGS.testData} <uri>`,
+      );
+    if (options.refit !== true && typeof options.testData === "string")
+      throw new InvalidArgumentError(
+        `${TRAINING_FLAGS.testData} is only read with ${TRAINING_FLAGS.refit}: the evaluated model must not learn from the test split`,
+      );
     await runTraining(
       {
         runId: options.runId as string,
         trainData: options.trainData as string,
+        ...(options.refit === true ? { testData: options.testData as string } : {}),
         validationData: options.validationData as string,
-        manifest: options.manifest,
+        manifest: options.manifest as string | undefined,
         modelOutput: options.modelOutput as string,
         metricsOutput: options.metricsOutput as string,
-        hyperparameters: options.hyperparameters,
+        hyperparameters: options.hyperparameters as string | undefined,
       },
       { store },
     );
@@ -86,7 +101,8 @@ program
   .command("serve")
   .description("Serve the model over the SageMaker inference contract (GET /ping, POST /invocations)")
   .option("--model <uri>", "model.tar.gz (path, file:// or s3:// URI)")
-  .option("--model-dir <dir>", "an extracted model folder", "/opt/ml/model")
+  // SageMaker extracts the model's ModelDataUrl into /opt/ml/model; PMS_MODEL_DIR moves it for runs outside a container.
+  .option("--model-dir <dir>", "an extracted model folder", process.env.PMS_MODEL_DIR ?? "/opt/ml/model")
   .option("--port <port>", "port to listen on", port, Number(process.env.SAGEMAKER_BIND_TO_PORT ?? 8080))
   .option("--host <host>", "address to bind", "0.0.0.0")
   .option(

@@ -15,6 +15,12 @@ import type { ArtifactStore } from "../../core/ports/artifact-store.ts";
 export interface TrainOptions {
   readonly runId: string;
   readonly trainData: string;
+  /**
+   * The test split's prefix when training the served model: its sessions join the training data.
+   * The validation sample still drives early stopping and the blend weight, exactly as for the
+   * evaluated model, so both are chosen on sessions the GRU never learned from.
+   */
+  readonly testData?: string;
   readonly validationData: string;
   readonly manifest?: string;
   readonly modelOutput: string;
@@ -59,10 +65,12 @@ export async function runTraining(options: TrainOptions, dependencies: TrainDepe
   const started = performance.now();
   const backend = await (dependencies.backend ?? (() => selectBackend({ log })))();
   const dataManifestHash = await readManifestHash(dependencies.store, options.manifest);
-  const train = await readSessions(dependencies.store, options.trainData);
+  const trainSplit = await readSessions(dependencies.store, options.trainData);
+  const testSplit = options.testData === undefined ? [] : await readSessions(dependencies.store, options.testData);
+  const train = [...trainSplit, ...testSplit];
   const validation = await readSessions(dependencies.store, options.validationData);
   log(
-    `data: ${train.length} training sessions, ${validation.length} validation sessions; hyper-parameters ${JSON.stringify(parameters)}`,
+    `data: ${train.length} training sessions${options.testData === undefined ? "" : ` (${trainSplit.length} train + ${testSplit.length} test: the served model)`}, ${validation.length} validation sessions; hyper-parameters ${JSON.stringify(parameters)}`,
   );
   const result = await trainSessionModel(train, validation, parameters, {
     onProgress: (progress) =>
@@ -108,6 +116,7 @@ export async function runTraining(options: TrainOptions, dependencies: TrainDepe
     },
     dataManifestHash,
     codeVersion: version,
+    trainedOnSplits: options.testData === undefined ? ["train"] : ["train", "test"],
     completedAt,
   };
   result.model.dispose();

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { EVENT_TYPES, PRODUCT_ACTIONS } from "../raw-events.ts";
+import { TENANT_PATTERN, TENANT_RULE } from "../tenant.ts";
+import { epochMsProblem, isCalendarDate } from "../time-policy.ts";
 
 export const LOAD_FORMATS = ["coveo", "coveo-catalog", "rsc15", "events"] as const;
 export type LoadFormat = (typeof LOAD_FORMATS)[number];
@@ -100,7 +102,14 @@ function epochMs(value: string, column: string): string {
   if (!EPOCH_MS_PATTERN.test(trimmed)) {
     throw new RowError(`${column} "${value}" is not an epoch time in milliseconds`);
   }
-  return trimmed;
+  return plausibleMs(Number(trimmed), column);
+}
+
+/** Every format's times pass the one date policy (core/data/time-policy.ts), as a per-row error. */
+function plausibleMs(ms: number, column: string): string {
+  const problem = epochMsProblem(ms);
+  if (problem) throw new RowError(`${column} ${problem}`);
+  return String(ms);
 }
 
 const ACTIONS = new Set<string>(PRODUCT_ACTIONS);
@@ -160,7 +169,10 @@ export const RSC15_COLUMNS = ["SessionId", "ItemId", "Time"] as const;
 export function rsc15TimeToMs(value: string): number {
   const trimmed = value.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  if (/^\d{4}-\d{2}-\d{2}T/.test(trimmed)) {
+  const day = /^(\d{4}-\d{2}-\d{2})T/.exec(trimmed)?.[1];
+  if (day) {
+    // Date.parse rolls 2014-02-30 over to March: the day must be one the calendar has.
+    if (!isCalendarDate(day)) throw new RowError(`Time "${value}": ${day} is not a calendar date`);
     const ms = Date.parse(/(Z|[+-]\d{2}:?\d{2})$/.test(trimmed) ? trimmed : `${trimmed}Z`);
     if (!Number.isNaN(ms)) return ms;
   }
@@ -183,7 +195,7 @@ function rsc15Format(tenant: string): LineFormat {
       if (session === "") throw new RowError("SessionId is empty");
       if (item === "") throw new RowError("ItemId is empty");
       // A click in RecSys 2015 is a product view: the same meaning as Coveo's "detail".
-      return ["", "", tenant, "event_product", session, item, "detail", String(rsc15TimeToMs(time)), ""];
+      return ["", "", tenant, "event_product", session, item, "detail", plausibleMs(rsc15TimeToMs(time), "Time"), ""];
     },
   };
 }
@@ -192,7 +204,7 @@ const RawEventLineSchema = z
   .object({
     etl_id: z.string().min(1).optional(),
     etl_timestamp: z.iso.datetime({ offset: true, local: true }).optional(),
-    api_key: z.string().min(1),
+    api_key: z.string().regex(TENANT_PATTERN, `must be ${TENANT_RULE}`),
     event_type: z.enum(EVENT_TYPES),
     event_date: z.iso.date().optional(),
     raw_data: z.object({
@@ -222,7 +234,7 @@ function eventsFormat(): LineFormat {
     const row = result.data;
     const data = row.raw_data;
     const sku = data.product_sku ?? "";
-    const ms = String(data.server_timestamp_epoch_ms);
+    const ms = plausibleMs(Number(data.server_timestamp_epoch_ms), "raw_data.server_timestamp_epoch_ms");
     if (row.event_date && row.event_date !== new Date(Number(ms)).toISOString().slice(0, 10)) {
       throw new RowError(`event_date ${row.event_date} is not the UTC date of server_timestamp_epoch_ms ${ms}`);
     }

@@ -3,10 +3,10 @@ import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import type { Warehouse } from "../../ports/warehouse.ts";
 import { duckdbString, snowflakeString } from "../../warehouse/sql-literals.ts";
 import { ensureRawTables, PRODUCTS_TABLE, RAW_EVENTS_TABLE, RAW_SCHEMA } from "../raw-events.ts";
+import { requireTenant } from "../tenant.ts";
 import {
   EVENT_LOAD_COLUMNS,
   type LineFormat,
@@ -71,6 +71,82 @@ export class BadRowError extends Error {
   }
 }
 
+/** The file is not UTF-8 at the named line; nothing was written. */
+export class InvalidEncodingError extends Error {
+  override readonly name = "InvalidEncoding";
+  constructor(
+    readonly file: string,
+    readonly line: number,
+  ) {
+    super(
+      `${file}:${line}: not valid UTF-8. Nothing was loaded; convert the file to UTF-8 (for a Latin-1 export: iconv -f latin1 -t utf-8 ${file} > ${file}.utf8) and load that.`,
+    );
+  }
+}
+
+const LF = 0x0a;
+
+/**
+ * The file's lines, decoded as strict UTF-8: readline decodes with replacement characters, which
+ * would load Latin-1 "caf\xe9" and "caf\xe8" as the same SKU. The fatal decoder finds the bad byte;
+ * the bytes of the line being read are kept so the error can name its line.
+ */
+export async function* strictUtf8Lines(input: AsyncIterable<Buffer>, file: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let completeLines = 0;
+  let pending = "";
+  let currentLineBytes: Buffer = Buffer.alloc(0);
+  const badLine = (bytes: Buffer): number => {
+    // The streaming decoder only says the chunk is bad; decoding line by line says where.
+    const segments: Buffer[] = [];
+    let start = 0;
+    for (let index = bytes.indexOf(LF); index !== -1; index = bytes.indexOf(LF, start)) {
+      segments.push(bytes.subarray(start, index));
+      start = index + 1;
+    }
+    const strict = new TextDecoder("utf-8", { fatal: true });
+    const bad = segments.findIndex((segment) => {
+      try {
+        strict.decode(segment);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    return completeLines + 1 + (bad === -1 ? segments.length : bad);
+  };
+  const split = function* (text: string): Generator<string> {
+    pending += text;
+    let start = 0;
+    for (let index = pending.indexOf("\n"); index !== -1; index = pending.indexOf("\n", start)) {
+      const line = pending.slice(start, index);
+      completeLines++;
+      yield line.endsWith("\r") ? line.slice(0, -1) : line;
+      start = index + 1;
+    }
+    pending = pending.slice(start);
+  };
+  for await (const chunk of input) {
+    let text: string;
+    try {
+      text = decoder.decode(chunk, { stream: true });
+    } catch {
+      throw new InvalidEncodingError(file, badLine(Buffer.concat([currentLineBytes, chunk])));
+    }
+    const lastBreak = chunk.lastIndexOf(LF);
+    currentLineBytes = lastBreak === -1 ? Buffer.concat([currentLineBytes, chunk]) : chunk.subarray(lastBreak + 1);
+    yield* split(text);
+  }
+  let rest: string;
+  try {
+    rest = decoder.decode();
+  } catch {
+    throw new InvalidEncodingError(file, completeLines + 1);
+  }
+  yield* split(rest);
+  if (pending !== "") yield pending.endsWith("\r") ? pending.slice(0, -1) : pending;
+}
+
 const PROGRESS_EVERY_LINES = 200_000;
 
 function csvField(value: string): string {
@@ -92,6 +168,8 @@ export async function loadFile(warehouse: Warehouse, file: string, options: Load
   const started = performance.now();
   const policy = options.onBadRow ?? "abort";
   const samples = options.badRowSamples ?? 10;
+  // Formats without an api_key column write this one on every row; the events format checks each row's own.
+  if (options.format !== "events" && options.format !== "coveo-catalog") requireTenant(options.tenant, "--tenant");
   const format = lineFormat(options.format, options.tenant);
   const totalBytes = (await stat(file)).size;
   const folder = await mkdtemp(join(tmpdir(), "pms-load-"));
@@ -100,7 +178,7 @@ export async function loadFile(warehouse: Warehouse, file: string, options: Load
   try {
     const out = createWriteStream(normalised);
     const input = createReadStream(file);
-    const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+    const lines = strictUtf8Lines(input, file);
     let lineNumber = 0;
     let rows = 0;
     let badRows = 0;
@@ -149,6 +227,7 @@ export async function loadFile(warehouse: Warehouse, file: string, options: Load
       out.end((error?: Error | null) => (error ? reject(error) : resolve())),
     );
     if (firstLine) throw new LoadFormatError(`${file} is empty: nothing to load`);
+    if (rows === 0 && badRows === 0) throw new LoadFormatError(`${file} has a header but no rows: nothing to load`);
     if (rows === 0) {
       throw new LoadFormatError(
         `${file}: none of its ${badRows} row(s) is a valid ${options.format} row (first: line ${badRowSamples[0]?.line}: ${badRowSamples[0]?.reason}); is it the right --format?`,

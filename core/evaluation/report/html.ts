@@ -21,7 +21,10 @@ export interface ReportMetadata {
   readonly window: { readonly start: string; readonly end: string };
   readonly tenant: string;
   readonly deploy: string;
+  /** The evaluated model: trained without the test span, the one these figures are of. */
   readonly modelUri: string;
+  /** The served model: the same training on the whole window, the one registered and deployed. */
+  readonly servedModelUri?: string;
   readonly hyperparameters?: Readonly<Record<string, unknown>>;
   /** Where inference ran for this evaluation, and what trained the model. */
   readonly backend?: string;
@@ -33,6 +36,16 @@ export interface ReportMetadata {
 
 const number = (value: number | undefined, digits = 4) =>
   value === undefined || Number.isNaN(value) ? "—" : value.toFixed(digits);
+
+/** Which model is served and what it learned from, beside the evaluated one whose figures the report shows. */
+function servedModelLine(metadata: ReportMetadata): string | undefined {
+  if (!metadata.servedModelUri) return undefined;
+  const splits = metadata.manifest?.splits;
+  const span = splits
+    ? ` (learned from train + test, ${splits.train.sessions + splits.test.sessions} sessions, ${splits.train.firstDay ?? "?"}…${splits.test.lastDay ?? "?"})`
+    : " (learned from train + test)";
+  return `${metadata.servedModelUri}${span}: the same training with the test span added, checked against the evaluated model on the validation sample before registration`;
+}
 
 function definitionList(entries: [string, unknown][]): string {
   return `<dl>${entries
@@ -199,7 +212,8 @@ ${metricsTable(summary)}
     ["started", metadata.startedAt],
     ["data window", `${metadata.window.start} … ${metadata.window.end}`],
     ["tenant", metadata.tenant],
-    ["model", metadata.modelUri],
+    ["evaluated model", metadata.modelUri],
+    ["served model", servedModelLine(metadata)],
     ["recommender", summary.challenger.name],
     ["backend", metadata.backend],
     ["trained on", metadata.model?.trainedOn ?? metadata.trainingMetrics?.backend],

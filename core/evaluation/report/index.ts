@@ -12,6 +12,7 @@ export function metricsDocument(summary: EvaluationSummary, metadata: ReportMeta
     executionName: metadata.executionName,
     generatedAt: metadata.generatedAt,
     modelUri: metadata.modelUri,
+    servedModelUri: metadata.servedModelUri ?? null,
     backend: metadata.backend ?? null,
     dataManifestHash: metadata.manifest?.contentHash ?? null,
     ...summary,

@@ -94,6 +94,76 @@ describe("SknnRecommender", () => {
     expect(top?.every((r) => r.score === 0.75)).toBe(true);
   });
 
+  it("weighs the session's items by exp((p − L) / τ) with positionDecay (hand-computed)", async () => {
+    // Prepare: [a, b] with τ = 1: a weighs e^-1 instead of 1/2, b weighs 1 as before.
+    const training = [
+      { items: ["a", "x"], session_start_ms: 1 }, // sim e^-1 / 2, last shared a: step 2
+      { items: ["b", "y"], session_start_ms: 2 }, // sim 1/2, step 1
+      { items: ["a", "b", "z"], session_start_ms: 3 }, // sim (1 + e^-1) / 2, step 1
+    ];
+    const decayed = new SknnRecommender(training, { positionDecay: 1 });
+
+    // Act
+    const [list] = await decayed.recommend([["a", "b"]], 5);
+
+    // Assess
+    const score = (sku: string) => list?.find((r) => r.sku === sku)?.score;
+    expect(score("x")).toBeCloseTo(Math.exp(-1) / 4, 12);
+    expect(score("y")).toBeCloseTo(0.5, 12);
+    expect(score("z")).toBeCloseTo((1 + Math.exp(-1)) / 2, 12);
+  });
+
+  it("lets sharing a rare item count more than sharing a common one with idfExponent (hand-computed)", async () => {
+    // Prepare: 4 sessions; a is in 1 of them, b in 3. For [a, b]: a weighs 1/2, b 1.
+    const training = [
+      { items: ["a", "x"], session_start_ms: 1 },
+      { items: ["b", "y"], session_start_ms: 2 },
+      { items: ["b", "v"], session_start_ms: 3 },
+      { items: ["b", "w"], session_start_ms: 4 },
+    ];
+    const plain = new SknnRecommender(training);
+    const idf = new SknnRecommender(training, { idfExponent: 1 });
+
+    // Act
+    const [plainList] = await plain.recommend([["a", "b"]], 6);
+    const [idfList] = await idf.recommend([["a", "b"]], 6);
+
+    // Assess: plain, x = (1/2)/2 / 2 (step 2) < y = 1/2; with IDF, x = log 4 / 8 > y = log(4/3) / 2.
+    const score = (list: typeof plainList, sku: string) => list?.find((r) => r.sku === sku)?.score ?? Number.NaN;
+    expect(score(plainList, "x")).toBeCloseTo(0.125, 12);
+    expect(score(plainList, "y")).toBeCloseTo(0.5, 12);
+    expect(score(idfList, "x")).toBeCloseTo(Math.log(4) / 8, 12);
+    expect(score(idfList, "y")).toBeCloseTo(Math.log(4 / 3) / 2, 12);
+    expect(score(idfList, "x")).toBeGreaterThan(score(idfList, "y"));
+  });
+
+  it("weighs a neighbour's items by their distance to its item shared with the latest click, with neighbourItemDecay (hand-computed)", async () => {
+    // Prepare: for [a, b] the neighbour's similarity is (1/2 + 1) / 2 = 0.75, its latest shared click
+    // b (step 1) sits at index 3 of it.
+    const training = [{ items: ["a", "x", "y", "b", "z"], session_start_ms: 1 }];
+    const plain = new SknnRecommender(training);
+    const decayed = new SknnRecommender(training, { neighbourItemDecay: 1 });
+
+    // Act
+    const [plainList] = await plain.recommend([["a", "b"]], 5);
+    const [list] = await decayed.recommend([["a", "b"]], 5);
+
+    // Assess
+    expect(plainList?.every((r) => r.score === 0.75)).toBe(true);
+    const score = (sku: string) => list?.find((r) => r.sku === sku)?.score ?? Number.NaN;
+    expect(score("b")).toBeCloseTo(0.75, 12);
+    expect(score("z")).toBeCloseTo(0.75 * Math.exp(-1), 12);
+    expect(score("y")).toBeCloseTo(0.75 * Math.exp(-1), 12);
+    expect(score("x")).toBeCloseTo(0.75 * Math.exp(-2), 12);
+    expect(score("a")).toBeCloseTo(0.75 * Math.exp(-3), 12);
+  });
+
+  it("refuses a weighting option that is not a positive number, naming it", () => {
+    expect(() => new SknnRecommender([], { positionDecay: 0 })).toThrow(/positionDecay must be a positive number/);
+    expect(() => new SknnRecommender([], { idfExponent: Number.NaN })).toThrow(/idfExponent/);
+    expect(() => new SknnRecommender([], { neighbourItemDecay: -2 })).toThrow(/neighbourItemDecay/);
+  });
+
   it("answers an unknown session with popular items", async () => {
     const recommender = new SknnRecommender([{ items: ["a", "b", "b"] }]);
     const [list] = await recommender.recommend([["nope"]], 2);

@@ -42,4 +42,27 @@ describe("FileModelRegistry (the local twin's registry)", () => {
     });
     expect(await readdir(join(root, "registry"))).toEqual(["pms-recommender.json"]);
   });
+
+  it("rejects the version of a run that was stopped before its model was verified, and only that one", async () => {
+    // Prepare
+    const root = await mkdtemp(join(tmpdir(), "pms-registry-"));
+    const registry = new FileModelRegistry(new FileSystemArtifactStore(), root, "pms-recommender");
+    const kept = runContext({ runId: "run-1", shortId: "run-1" });
+    const stopped = runContext({ runId: "run-2", shortId: "run-2" });
+    await registry.registerModelVersion({ run: kept, evaluation: evaluation(true, kept) });
+    await registry.registerModelVersion({ run: stopped, evaluation: evaluation(true, stopped) });
+
+    // Act
+    const rejected = await registry.rejectRunVersion("run-2", "the run was stopped");
+    const none = await registry.rejectRunVersion("run-9", "the run was stopped");
+
+    // Assess
+    expect(rejected).toMatchObject({ version: 2, approvalStatus: "Rejected" });
+    expect(none).toBeUndefined();
+    expect((await registry.versions()).map((version) => [version.metadata.RunId, version.approvalStatus])).toEqual([
+      ["run-1", "Approved"],
+      ["run-2", "Rejected"],
+    ]);
+    expect((await registry.versions())[1]?.metadata.RejectedBecause).toBe("the run was stopped");
+  });
 });

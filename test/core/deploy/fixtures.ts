@@ -35,6 +35,7 @@ export function runContext(overrides: Partial<RunContext> = {}): RunContext {
     deploy: "auto",
     uris: runArtifactUris("s3://pms-artifacts", runId),
     trainingCommand: ["train"],
+    servedTrainingCommand: ["train", "--refit"],
     ...overrides,
   };
 }

@@ -40,6 +40,36 @@ describe("runEvaluationSuite", () => {
     ]);
   });
 
+  it("holds the model to the strongest baseline with a paired interval: as good is not better", async () => {
+    const gate = ["hr@20 > best-baseline", "mrr@20 >= best-baseline - 0.005"];
+    const same = await runEvaluationSuite({
+      challenger: CooccurrenceRecommender.fromSessions(train),
+      trainSessions: train,
+      testSessions: test,
+      gate,
+      options: { ...options, sknn: false },
+    });
+    const worse = await runEvaluationSuite({
+      challenger: weak,
+      trainSessions: train,
+      testSessions: test,
+      gate,
+      options: { ...options, sknn: false },
+    });
+
+    // Without V-SkNN, co-occurrence is the strongest baseline on both metrics.
+    expect(same.bestBaselines["hr@20"]).toMatchObject({
+      name: "cooccurrence",
+      difference: { mean: 0, lower: 0, upper: 0 },
+    });
+    expect(same.gate.checks.map((check) => check.passed)).toEqual([false, true]);
+    expect(worse.bestBaselines["mrr@20"]?.difference?.upper).toBeLessThan(0);
+    expect(worse.gate.checks.map((check) => check.passed)).toEqual([false, false]);
+    expect(worse.gate.reasons[0]).toMatch(
+      /^hr@20 > best-baseline failed: model − cooccurrence \(the best baseline by hr@20/,
+    );
+  });
+
   it("lets a better champion block the challenger", async () => {
     const summary = await runEvaluationSuite({
       challenger: weak,

@@ -8,7 +8,12 @@ import { scoreRecommender, testPoints } from "../../../core/evaluation/metrics.t
 import { type ModelBundleToPack, POPULAR_FALLBACK_SIZE, packModelArchive } from "../../../core/model/artifact.ts";
 import { selectBackend } from "../../../core/model/backend.ts";
 import { type LoadedModel, loadModelRecommender, type ModelMetadata } from "../../../core/model/load.ts";
-import { BLEND_WEIGHTS } from "../../../core/model/neighbours.ts";
+import {
+  BLEND_WEIGHTS,
+  NEIGHBOUR_DEFAULTS,
+  type NeighbourSettings,
+  SessionNeighbours,
+} from "../../../core/model/neighbours.ts";
 import { SessionRecommender } from "../../../core/model/session-recommender.ts";
 import { type TrainingResult, trainSessionModel } from "../../../core/model/training.ts";
 import { chainSessions, SMALL_PARAMETERS } from "./fixture.ts";
@@ -103,6 +108,10 @@ describe("trainSessionModel", () => {
   });
 });
 
+function bundleOf(result: TrainingResult): ModelBundleToPack {
+  return { model: result.model, vocabulary: result.vocabulary, metadata: metadataOf(result) };
+}
+
 /** Packs the bundle to model.tar.gz in a temporary folder, loads it back and hands it to `use`. */
 async function roundTrip(bundle: ModelBundleToPack, use: (loaded: LoadedModel) => Promise<void>): Promise<void> {
   const folder = await mkdtemp(join(tmpdir(), "pms-model-test-"));
@@ -135,6 +144,78 @@ describe("model.tar.gz", () => {
       expect(after.recommendations[0]).toHaveLength(15);
       expect(loaded.metadata).toEqual(metadataOf(trained));
     });
+  });
+
+  it("loads neighbours.json without the similarity weights (written before them) as plain V-SkNN neighbours", async () => {
+    // Prepare: the same sessions under the settings such an archive holds, and under today's defaults.
+    const recommenderWith = (settings: NeighbourSettings) =>
+      new SessionRecommender(
+        trained.model,
+        trained.vocabulary,
+        trained.vocabulary.popular(POPULAR_FALLBACK_SIZE),
+        metadataOf(trained),
+        "wasm",
+        new SessionNeighbours(settings, trained.neighbours.sessions, trained.vocabulary),
+      );
+    const plain = { weight: 0.5, neighbours: 100, sampleSize: 500 };
+    const bundle = {
+      model: trained.model,
+      vocabulary: trained.vocabulary,
+      neighbours: new SessionNeighbours(plain, trained.neighbours.sessions, trained.vocabulary),
+      metadata: metadataOf(trained),
+    };
+    const sessions = holdout.slice(0, 30);
+
+    // Act + Assess
+    await roundTrip(bundle, async (loaded) => {
+      const served = await loaded.recommend(sessions, 10);
+      expect(served).toEqual(await recommenderWith(plain).recommend(sessions, 10));
+      expect(served).not.toEqual(await recommenderWith({ ...NEIGHBOUR_DEFAULTS, weight: 0.5 }).recommend(sessions, 10));
+    });
+  });
+
+  it("keeps the neighbours' similarity weights through the archive", async () => {
+    const weighted = {
+      weight: 0.5,
+      neighbours: 100,
+      sampleSize: 500,
+      positionDecay: 0.7,
+      idfExponent: 2,
+      neighbourItemDecay: 0.5,
+    };
+    const neighbours = new SessionNeighbours(weighted, trained.neighbours.sessions, trained.vocabulary);
+    const bundle = { model: trained.model, vocabulary: trained.vocabulary, neighbours, metadata: metadataOf(trained) };
+    const direct = new SessionRecommender(
+      trained.model,
+      trained.vocabulary,
+      trained.vocabulary.popular(POPULAR_FALLBACK_SIZE),
+      metadataOf(trained),
+      "wasm",
+      neighbours,
+    );
+    const sessions = holdout.slice(0, 30);
+    await roundTrip(bundle, async (loaded) => {
+      expect(await loaded.recommend(sessions, 10)).toEqual(await direct.recommend(sessions, 10));
+    });
+  });
+
+  it("refuses a neighbours.json whose similarity weight is not a positive number", async () => {
+    // The constructor refuses such settings too, so the archive is written through a look-alike.
+    const neighbours = {
+      settings: { weight: 0.5, neighbours: 100, sampleSize: 500, positionDecay: -1 },
+      toBinary: () => trained.neighbours.toBinary(),
+    } as unknown as SessionNeighbours;
+    const folder = await mkdtemp(join(tmpdir(), "pms-model-test-"));
+    try {
+      const store = new FileSystemArtifactStore();
+      const uri = join(folder, "model.tar.gz");
+      await store.put(uri, await packModelArchive({ ...bundleOf(trained), neighbours }));
+      await expect(loadModelRecommender(store, uri)).rejects.toThrow(
+        /positionDecay must be a positive number or absent/,
+      );
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it("loads an archive without neighbours (written before the hybrid) as the GRU alone", async () => {

@@ -39,4 +39,37 @@ describe("parseExecutionInput", () => {
     expect(message).toMatch(/gate\.0: gate check "x"/);
     expect(message).toMatch(/extra/);
   });
+
+  it("refuses a day the calendar lacks or outside the plausible dates, naming the field", () => {
+    const message = (input: unknown) => {
+      try {
+        parseExecutionInput(input);
+      } catch (caught) {
+        return (caught as Error).message;
+      }
+      return "";
+    };
+    expect(message({ window: { start: "2024-01-08", end: "2024-02-30" } })).toMatch(
+      /window\.end: "2024-02-30" is not a calendar date/,
+    );
+    expect(message({ window: { start: "0000-01-01", end: "2024-01-01" } })).toMatch(
+      /window\.start: "0000-01-01" is not a calendar date/,
+    );
+    expect(message({ window: { start: "1999-12-25", end: "2000-01-07" } })).toMatch(
+      /window\.start: 1999-12-25 is outside the plausible dates/,
+    );
+  });
+
+  it("accepts a tenant of the tenant pattern only: no quote, backslash or separator reaches SQL", () => {
+    expect(parseExecutionInput({ tenant: "demo-shop.eu_1" }).tenant).toBe("demo-shop.eu_1");
+    for (const tenant of ["\\' or 1=1 --", "shop\\", "a'b", "", "-leading", "x".repeat(65), "a b", "a/b"])
+      expect(() => parseExecutionInput({ tenant }), tenant).toThrow(/tenant: must be letters, digits/);
+  });
+
+  it("refuses an input over 256 KiB or nested over 32 levels before reading its fields", () => {
+    let deep: unknown = {};
+    for (let level = 0; level < 33; level++) deep = { a: deep };
+    expect(() => parseExecutionInput(deep)).toThrow(/nested more than 32 levels deep/);
+    expect(() => parseExecutionInput({ reason: "x".repeat(262_144) })).toThrow(/over the 262,144-byte \(256 KiB\)/);
+  });
 });

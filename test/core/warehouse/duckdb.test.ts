@@ -1,5 +1,15 @@
+import { mkdtemp, readFile, stat, truncate, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, describe, expect, it } from "vitest";
-import { DuckDBWarehouse, defaultWarehousePath, WarehouseQueryError } from "../../../core/warehouse/duckdb.ts";
+import {
+  checkWarehouseFileComplete,
+  DuckDBWarehouse,
+  defaultWarehousePath,
+  WarehouseFileTruncatedError,
+  WarehouseQueryError,
+} from "../../../core/warehouse/duckdb.ts";
 
 describe("DuckDBWarehouse", () => {
   let warehouse: DuckDBWarehouse;
@@ -64,5 +74,35 @@ describe("DuckDBWarehouse memory limit", () => {
     expect(await limit(custom)).toBe("488.2 MiB");
     await capped.close();
     await custom.close();
+  });
+});
+
+describe("a truncated warehouse file", () => {
+  it("is refused by name before DuckDB opens it, and stays byte for byte as it was", async () => {
+    // Prepare: a checkpointed file of several blocks (its own instance, closed so the header is final), cut in half.
+    const folder = await mkdtemp(join(tmpdir(), "pms-truncated-"));
+    const path = join(folder, "warehouse.duckdb");
+    const instance = await DuckDBInstance.create(path);
+    const connection = await instance.connect();
+    await connection.run("create table events as select range as id, repeat('x', 50) as payload from range(300000)");
+    connection.closeSync();
+    instance.closeSync();
+    const whole = (await stat(path)).size;
+    expect(() => checkWarehouseFileComplete(path)).not.toThrow();
+    await truncate(path, Math.floor(whole / 2));
+    const before = await readFile(path);
+
+    // Act
+    const truncated = new DuckDBWarehouse({ path });
+    const error = await truncated.query("select count(*) from events").catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toBeInstanceOf(WarehouseFileTruncatedError);
+    expect((error as Error).message).toMatch(
+      /is truncated: its header declares \d+ blocks \(\d+ bytes\), the file has \d+ bytes\. Nothing was written/,
+    );
+    expect((await readFile(path)).equals(before)).toBe(true);
+    await writeFile(path, "not a database at all");
+    expect(() => checkWarehouseFileComplete(path)).toThrow(/truncated or not a DuckDB database/);
   });
 });

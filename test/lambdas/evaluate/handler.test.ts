@@ -88,7 +88,7 @@ describe("Evaluate handler", () => {
     const handler = createEvaluateHandler({
       store,
       championSource: new LocalChampionSource(),
-      loadModel: loader({ [uris.model]: strong }),
+      loadModel: loader({ [uris.evaluatedModel]: strong }),
       options,
       now: () => new Date("2026-11-26T15:00:00Z"),
     });
@@ -104,10 +104,18 @@ describe("Evaluate handler", () => {
     ]);
     expect(result.checks[1]?.detail).toMatch(/no champion is serving/);
     const metrics = JSON.parse(await readFile(uris.metrics, "utf8"));
-    expect(metrics).toMatchObject({ runId: "r1", generatedAt: "2026-11-26T15:00:00.000Z", champion: null });
+    expect(metrics).toMatchObject({
+      runId: "r1",
+      generatedAt: "2026-11-26T15:00:00.000Z",
+      champion: null,
+      // The figures are the evaluated model's; the served one is named beside it.
+      modelUri: uris.evaluatedModel,
+      servedModelUri: uris.model,
+    });
     expect(metrics.challenger.metrics["hr@20"]).toBeGreaterThan(metrics.baselines[0].metrics["hr@20"]);
     const html = await readFile(uris.report, "utf8");
     expect(html).toContain("Quality gate passed");
+    expect(html).toContain(`<dt>served model</dt><dd>${uris.model} (learned from train + test`);
     expect(html.match(/<svg/g)?.length).toBeGreaterThanOrEqual(4);
     expect(html).not.toMatch(/<script|https?:\/\/(?!vega\.github\.io|www\.w3\.org)/);
   });
@@ -118,7 +126,7 @@ describe("Evaluate handler", () => {
     const handler = createEvaluateHandler({
       store,
       championSource: new LocalChampionSource({ modelUri: "/champion/model.tar.gz", description: "local endpoint" }),
-      loadModel: loader({ [uris.model]: weak, "/champion/model.tar.gz": strong }),
+      loadModel: loader({ [uris.evaluatedModel]: weak, "/champion/model.tar.gz": strong }),
       options,
     });
 
@@ -147,7 +155,7 @@ describe("Evaluate handler", () => {
         { modelUri: "/gone/model.tar.gz", metricsUri: `${root}/runs/old/report/metrics.json`, description: "old run" },
         store,
       ),
-      loadModel: loader({ [uris.model]: strong }),
+      loadModel: loader({ [uris.evaluatedModel]: strong }),
       options,
     });
 
@@ -172,7 +180,7 @@ describe("Evaluate handler", () => {
     const handler = createEvaluateHandler({
       store,
       championSource: new LocalChampionSource(),
-      loadModel: loader({ [uris.model]: strong }),
+      loadModel: loader({ [uris.evaluatedModel]: strong }),
       options,
     });
 

@@ -66,13 +66,25 @@ describe("prepare-run handler", () => {
     expect(run.reason).toBeUndefined();
     expect(run.uris.run).toBe(`s3://pms-artifacts-123456789012/runs/${run.runId}`);
     expect(run.uris.data.train).toBe(`s3://pms-artifacts-123456789012/runs/${run.runId}/data/train/`);
-    expect(run.uris.model).toBe(`s3://pms-artifacts-123456789012/runs/${run.runId}/model/model.tar.gz`);
+    expect(run.uris.evaluatedModel).toBe(`s3://pms-artifacts-123456789012/runs/${run.runId}/model/model.tar.gz`);
+    expect(run.uris.model).toBe(`s3://pms-artifacts-123456789012/runs/${run.runId}/served-model/model.tar.gz`);
     expect(run.trainingCommand[0]).toBe("train");
     const flag = (name: string) => run.trainingCommand[run.trainingCommand.indexOf(name) + 1];
     expect(flag(TRAINING_FLAGS.runId)).toBe(run.runId);
     expect(flag(TRAINING_FLAGS.trainData)).toBe(run.uris.data.train);
     expect(JSON.parse(flag(TRAINING_FLAGS.hyperparameters) ?? "")).toEqual(DEFAULTS.training);
     expect(run.trainingCommand.every((part) => typeof part === "string")).toBe(true);
+    expect(flag(TRAINING_FLAGS.modelOutput)).toBe(run.uris.evaluatedModel);
+    expect(run.trainingCommand).not.toContain(TRAINING_FLAGS.testData);
+    // The served model: the same hyper-parameters, the test split added, its own outputs.
+    const served = (name: string) => run.servedTrainingCommand[run.servedTrainingCommand.indexOf(name) + 1];
+    expect(run.servedTrainingCommand.slice(0, 2)).toEqual(["train", TRAINING_FLAGS.refit]);
+    expect(served(TRAINING_FLAGS.trainData)).toBe(run.uris.data.train);
+    expect(served(TRAINING_FLAGS.testData)).toBe(run.uris.data.test);
+    expect(served(TRAINING_FLAGS.validationData)).toBe(run.uris.data.validation);
+    expect(served(TRAINING_FLAGS.modelOutput)).toBe(run.uris.model);
+    expect(served(TRAINING_FLAGS.metricsOutput)).toBe(run.uris.trainingMetrics);
+    expect(served(TRAINING_FLAGS.hyperparameters)).toBe(flag(TRAINING_FLAGS.hyperparameters));
   });
 
   it("treats an absent input as an empty one with the console trigger", async () => {

@@ -7,6 +7,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { SageMakerModelRegistry } from "../../../core/deploy/registry.ts";
+import type { ServedModelCheckResult } from "../../../core/pipeline/contracts.ts";
 import type { RunContext } from "../../../core/pipeline/run-context.ts";
 import { createRegisterModelHandler } from "../../../lambdas/register-model/handler.ts";
 import { evaluation, IMAGE, runContext } from "../../core/deploy/fixtures.ts";
@@ -26,13 +27,34 @@ function registerModel() {
   });
 }
 
+function servedModelCheck(run: RunContext): ServedModelCheckResult {
+  return {
+    passed: true,
+    points: 5120,
+    maxHitRateDrop: 0.05,
+    evaluated: {
+      modelUri: run.uris.evaluatedModel,
+      "hr@20": 0.6412,
+      "mrr@20": 0.3301,
+      trainedOn: { splits: ["train"], firstDay: "2014-04-01", lastDay: "2014-04-06", sessions: 38000 },
+    },
+    served: {
+      modelUri: run.uris.model,
+      "hr@20": 0.6455,
+      "mrr@20": 0.3325,
+      trainedOn: { splits: ["train", "test"], firstDay: "2014-04-01", lastDay: "2014-04-07", sessions: 44100 },
+    },
+  };
+}
+
 async function register(run: RunContext, passed: boolean) {
   sagemaker.on(DescribeModelPackageGroupCommand).resolves({ ModelPackageGroupName: GROUP } as never);
   sagemaker.on(CreateModelPackageCommand).resolves({ ModelPackageArn: ARN });
   const result = await registerModel()({
     run,
     evaluation: evaluation(passed, run),
-    train: { jobId: "j", status: "SUCCEEDED" },
+    train: { evaluated: { jobId: "j1", status: "SUCCEEDED" }, served: { jobId: "j2", status: "SUCCEEDED" } },
+    servedModelCheck: servedModelCheck(run),
   });
   const input = sagemaker.commandCalls(CreateModelPackageCommand)[0]?.args[0].input;
   return { result, input };
@@ -41,7 +63,7 @@ async function register(run: RunContext, passed: boolean) {
 beforeEach(() => sagemaker.reset());
 
 describe("register-model handler", () => {
-  it("registers a model that passed the gate as an Approved version with its metrics and report", async () => {
+  it("registers the served model of a run that passed the gate as an Approved version, recording both models", async () => {
     // Prepare
     const run = runContext();
 
@@ -72,6 +94,11 @@ describe("register-model handler", () => {
         ReportUri: run.uris.report,
         MetricsUri: run.uris.metrics,
         ModelUri: run.uris.model,
+        EvaluatedModelUri: run.uris.evaluatedModel,
+        ServedModelTrainedOn: "train+test 2014-04-01/2014-04-07 44100 sessions",
+        EvaluatedModelTrainedOn: "train 2014-04-01/2014-04-06 38000 sessions",
+        ServedModelValidationHr20: "0.6455",
+        EvaluatedModelValidationHr20: "0.6412",
       },
       ClientToken: run.shortId,
       Tags: [
@@ -124,7 +151,11 @@ describe("register-model handler", () => {
     sagemaker.on(CreateModelPackageCommand).resolves({ ModelPackageArn: ARN });
 
     // Act
-    await registerModel()({ run: runContext(), evaluation: evaluation(true) });
+    await registerModel()({
+      run: runContext(),
+      evaluation: evaluation(true),
+      servedModelCheck: servedModelCheck(runContext()),
+    });
 
     // Assess
     expect(sagemaker.commandCalls(CreateModelPackageGroupCommand)[0]?.args[0].input).toMatchObject({
@@ -139,7 +170,13 @@ describe("register-model handler", () => {
     sagemaker.on(CreateModelPackageCommand).rejects(new Error("AccessDenied"));
 
     // Act / Assess
-    await expect(registerModel()({ run: runContext(), evaluation: evaluation(true) })).rejects.toMatchObject({
+    await expect(
+      registerModel()({
+        run: runContext(),
+        evaluation: evaluation(true),
+        servedModelCheck: servedModelCheck(runContext()),
+      }),
+    ).rejects.toMatchObject({
       name: "RegistrationFailed",
       cause: expect.objectContaining({ message: "AccessDenied" }),
     });
@@ -147,6 +184,16 @@ describe("register-model handler", () => {
 
   it("names the missing field when the state lacks the evaluation", async () => {
     // Act / Assess
-    await expect(registerModel()({ run: runContext() })).rejects.toThrow(/evaluation/);
+    await expect(
+      registerModel()({ run: runContext(), servedModelCheck: servedModelCheck(runContext()) }),
+    ).rejects.toThrow(/evaluation/);
+  });
+
+  it("refuses to register a run whose served model was not checked, naming the missing field", async () => {
+    // Act / Assess
+    await expect(registerModel()({ run: runContext(), evaluation: evaluation(true) })).rejects.toThrow(
+      /servedModelCheck/,
+    );
+    expect(sagemaker.commandCalls(CreateModelPackageCommand)).toHaveLength(0);
   });
 });

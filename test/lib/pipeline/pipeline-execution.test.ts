@@ -12,6 +12,7 @@ import {
   happyFakes,
   namedError,
   passingEvaluation,
+  passingServedModelCheck,
   runLocally,
 } from "./pipeline-fakes.ts";
 import { pipelineTestStack, TEST_JOB_QUEUE_ARN } from "./pipeline-test-stack.ts";
@@ -35,7 +36,10 @@ const UNTIL_GATE = [
   S.isDbtRunFinished,
   ...EXTRACT,
   S.train,
+  S.trainEvaluated,
+  S.trainServed,
   S.evaluate,
+  S.checkServedModel,
   S.registerModel,
   S.shouldDeploy,
 ];
@@ -87,17 +91,27 @@ describe("the pipeline state machine, run locally", () => {
       { run: runContext, transform: expect.objectContaining({ status: "success" }) },
     ]);
 
-    expect(result.calls.train).toEqual([
-      {
-        JobName: `pms-test-train-${runContext.shortId}`,
-        JobQueue: TEST_JOB_QUEUE_ARN,
-        JobDefinition: expect.stringMatching(/^arn:aws:batch:local:000000000000:job-definition\/TrainingJob/),
-        ContainerOverrides: { Command: runContext.trainingCommand },
-      },
+    const batchJob = (jobName: string, command: readonly string[]) => ({
+      JobName: jobName,
+      JobQueue: TEST_JOB_QUEUE_ARN,
+      JobDefinition: expect.stringMatching(/^arn:aws:batch:local:000000000000:job-definition\/TrainingJob/),
+      ContainerOverrides: { Command: command },
+    });
+    expect(result.calls.trainEvaluated).toEqual([
+      batchJob(`pms-test-train-${runContext.shortId}`, runContext.trainingCommand),
+    ]);
+    expect(result.calls.trainServed).toEqual([
+      batchJob(`pms-test-refit-${runContext.shortId}`, runContext.servedTrainingCommand),
     ]);
     const [evaluateInput] = result.calls.evaluate as [Record<string, unknown>];
     expect(Object.keys(evaluateInput).sort()).toEqual(["extract", "run", "train", "transform"]);
-    expect(evaluateInput.train).toEqual({ jobId: "5a9c6c1e-0000-4000-8000-000000000001", status: "SUCCEEDED" });
+    expect(evaluateInput.train).toEqual({
+      evaluated: { jobId: "5a9c6c1e-0000-4000-8000-000000000001", status: "SUCCEEDED" },
+      served: { jobId: "5a9c6c1e-0000-4000-8000-000000000002", status: "SUCCEEDED" },
+    });
+    // The check runs after the evaluation, and registration gets its record of both models.
+    expect(result.calls.checkServedModel[0]).toMatchObject({ evaluation: passingEvaluation });
+    expect(result.calls.registerModel[0]).toMatchObject({ servedModelCheck: passingServedModelCheck(runContext) });
     expect(result.calls.registerModel[0]).toMatchObject({ evaluation: passingEvaluation });
     expect(result.calls.smokeTest[0]).toMatchObject({ deployment: { status: "InService", succeeded: true } });
 
@@ -109,6 +123,7 @@ describe("the pipeline state machine, run locally", () => {
       "extract",
       "registration",
       "run",
+      "servedModelCheck",
       "smokeTest",
       "train",
       "transform",
@@ -206,7 +221,8 @@ describe("the pipeline state machine, run locally", () => {
     expect(result.error).toBe(PIPELINE_ERRORS.extractFailed);
     expect(result.cause).toContain("RAW.CLICKS");
     expect(result.entered.slice(-2)).toEqual([S.checkExtract, S.extractFailed]);
-    expect(result.calls.train).toHaveLength(0);
+    expect(result.calls.trainEvaluated).toHaveLength(0);
+    expect(result.calls.trainServed).toHaveLength(0);
   });
 
   it("fails InsufficientData, not ExtractFailed, when the window holds too few sessions", async () => {
@@ -226,11 +242,11 @@ describe("the pipeline state machine, run locally", () => {
     expect(result.entered.at(-1)).toBe(S.notEnoughData);
   });
 
-  it("fails TrainingFailed with the job's status reason when the Batch job fails after its attempts", async () => {
+  it("fails TrainingFailed naming the evaluated model when its Batch job fails after its attempts", async () => {
     const result = await run(
       {},
       {
-        train: () => {
+        trainEvaluated: () => {
           throw batchJobLocalFailure({
             jobId: "5a9c6c1e-0000-4000-8000-000000000001",
             jobName: "pms-test-train-r20240408-nightly",
@@ -241,26 +257,93 @@ describe("the pipeline state machine, run locally", () => {
     );
 
     expect(result.error).toBe(PIPELINE_ERRORS.trainingFailed);
-    expect(JSON.parse(result.cause ?? "")).toMatchObject({
-      Status: "FAILED",
-      StatusReason: "Essential container in task exited",
-    });
-    expect(result.calls.train).toHaveLength(1);
-    expect(result.entered.slice(-2)).toEqual([S.train, S.trainingFailed]);
+    expect(result.cause).toMatch(/^Training the evaluated model \(trained without the test span\) failed: /);
+    expect(result.cause).toContain("Essential container in task exited");
+    expect(result.calls.trainEvaluated).toHaveLength(1);
+    expect(result.entered).toContain(S.describeEvaluatedTrainingFailure);
+    expect(result.entered.slice(-1)).toEqual([S.trainingFailed]);
     expect(result.calls.evaluate).toHaveLength(0);
   });
 
-  it("fails TrainingFailed when the training stage outlasts its timeout", async () => {
-    // The same definition with the stage's 3 hours shortened to 1 second: the Catch wiring is what is tested.
-    const shortened = structuredClone(asl) as AslDefinition & { States: Record<string, Record<string, unknown>> };
-    const train = shortened.States[S.train];
-    if (train === undefined) throw new Error("no training state");
-    train.TimeoutSeconds = 1;
-    const result = await runLocally(shortened, {}, { ...happyFakes(), train: () => new Promise(() => {}) });
+  it("fails TrainingFailed naming the served model when the refit fails, and deploys nothing", async () => {
+    const result = await run(
+      {},
+      {
+        trainServed: () => {
+          throw batchJobLocalFailure({
+            jobId: "5a9c6c1e-0000-4000-8000-000000000002",
+            jobName: "pms-test-refit-r20240408-nightly",
+            statusReason: "OutOfMemoryError: Container killed due to memory usage",
+          });
+        },
+      },
+    );
 
     expect(result.error).toBe(PIPELINE_ERRORS.trainingFailed);
-    expect(result.cause).toBe("The training job did not finish within 3 hours (trainingJob.timeout).");
-    expect(result.entered.slice(-2)).toEqual([S.train, S.trainingTimedOut]);
+    expect(result.cause).toMatch(/^Training the served model \(trained on the whole window\) failed: /);
+    expect(result.cause).toContain("OutOfMemoryError");
+    expect(result.entered).toContain(S.describeServedTrainingFailure);
+    expect(result.entered).toContain(S.servedTrainingFailed);
+    expect(result.entered.slice(-1)).toEqual([S.trainingFailed]);
+    for (const task of ["evaluate", "checkServedModel", "registerModel", ...DEPLOY_TASKS] as const)
+      expect(result.calls[task]).toHaveLength(0);
+  });
+
+  it("fails TrainingFailed naming the model whose training outlasts its timeout", async () => {
+    // The same definition with the served job's 3 hours shortened to 1 second: the Catch wiring is what is tested.
+    const shortened = structuredClone(asl) as AslDefinition & {
+      States: Record<string, { Branches?: { States: Record<string, Record<string, unknown>> }[] }>;
+    };
+    const served = shortened.States[S.train]?.Branches?.[1]?.States[S.trainServed];
+    if (served === undefined) throw new Error("no served training state in the second branch");
+    served.TimeoutSeconds = 1;
+    const result = await runLocally(shortened, {}, { ...happyFakes(), trainServed: () => new Promise(() => {}) });
+
+    expect(result.error).toBe(PIPELINE_ERRORS.trainingFailed);
+    expect(result.cause).toMatch(
+      /^Training the served model \(trained on the whole window\) did not finish within 3 hours \(trainingJob.timeout\): /,
+    );
+    expect(result.entered).toContain(S.describeServedTrainingTimeout);
+    expect(result.entered.slice(-1)).toEqual([S.trainingFailed]);
+  });
+
+  it("fails ServedModelRejected when the served model is clearly worse: nothing registered or deployed", async () => {
+    const result = await run(
+      {},
+      {
+        checkServedModel: () => {
+          throw namedError(
+            "ServedModelRejected",
+            "The served model scores HR@20 0.3100 on the 4000 validation points, 0.2900 below the evaluated model's 0.6000",
+          );
+        },
+      },
+    );
+
+    expect(result.status).toBe("FAILED");
+    expect(result.error).toBe(PIPELINE_ERRORS.servedModelRejected);
+    expect(result.cause).toContain("0.2900 below the evaluated model's 0.6000");
+    expect(result.entered.slice(-2)).toEqual([S.checkServedModel, S.servedModelRejected]);
+    expect(result.calls.registerModel).toHaveLength(0);
+    for (const task of DEPLOY_TASKS) expect(result.calls[task]).toHaveLength(0);
+  });
+
+  it("fails EvaluationFailed, not ServedModelRejected, when the check itself cannot run", async () => {
+    const result = await run(
+      {},
+      {
+        checkServedModel: () => {
+          throw namedError(
+            "EvaluationFailed",
+            "Loading s3://pms-artifacts/runs/r/served-model/model.tar.gz: NoSuchKey",
+          );
+        },
+      },
+    );
+
+    expect(result.error).toBe(PIPELINE_ERRORS.evaluationFailed);
+    expect(result.entered.slice(-2)).toEqual([S.checkServedModel, S.evaluationFailed]);
+    expect(result.calls.registerModel).toHaveLength(0);
   });
 
   it("retries a transient Lambda error and then carries on", async () => {

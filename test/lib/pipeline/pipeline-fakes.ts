@@ -5,18 +5,24 @@ import type {
   EvaluationResult,
   ExtractState,
   RegistrationResult,
+  ServedModelCheckResult,
   SmokeTestResult,
 } from "../../../core/pipeline/contracts.ts";
 import { DEPLOY_MODES, parseExecutionInput } from "../../../core/pipeline/execution-input.ts";
 import { PrepareRunEventSchema } from "../../../core/pipeline/prepare-run-event.ts";
-import { type RunContext, runArtifactUris, trainingCommand } from "../../../core/pipeline/run-context.ts";
+import {
+  type RunContext,
+  runArtifactUris,
+  servedTrainingCommand,
+  trainingCommand,
+} from "../../../core/pipeline/run-context.ts";
 import type { PipelineFunctions } from "../../../lib/pipeline/pipeline-functions.ts";
 import {
   batchJobLocalResult,
   LAMBDA_TASKS,
   localExecutionContext,
   RETRYING_STATES,
-  TRAIN_STATE,
+  TRAIN_STATES,
   WAIT_STATES,
 } from "../../../lib/pipeline/tasks.ts";
 import type { AslDefinition } from "../../../local/asl.ts";
@@ -27,7 +33,7 @@ import type { AslDefinition } from "../../../local/asl.ts";
  * the behaviour it is about.
  */
 export type FakeHandler = (input: unknown, call: number) => unknown;
-export type Fakes = Record<keyof PipelineFunctions | "train", FakeHandler>;
+export type Fakes = Record<keyof PipelineFunctions | "trainEvaluated" | "trainServed", FakeHandler>;
 
 export const EXECUTION_NAME = "nightly-2024-04-08";
 
@@ -68,6 +74,7 @@ export function fakeRunContext(deploy: RunContext["deploy"] = "auto"): RunContex
     deploy,
     uris,
     trainingCommand: trainingCommand(runId, uris, training),
+    servedTrainingCommand: servedTrainingCommand(runId, uris, training),
   };
 }
 
@@ -116,6 +123,32 @@ export const deployment = (status: string, overrides: Partial<DeploymentState> =
   ...overrides,
 });
 
+export function passingServedModelCheck(run: RunContext): ServedModelCheckResult {
+  const trainedOn = (splits: ("train" | "test")[], lastDay: string) => ({
+    splits,
+    firstDay: run.window.start,
+    lastDay,
+    sessions: 1000,
+  });
+  return {
+    passed: true,
+    points: 4000,
+    maxHitRateDrop: 0.05,
+    evaluated: {
+      modelUri: run.uris.evaluatedModel,
+      "hr@20": 0.6,
+      "mrr@20": 0.3,
+      trainedOn: trainedOn(["train"], "2024-04-06"),
+    },
+    served: {
+      modelUri: run.uris.model,
+      "hr@20": 0.61,
+      "mrr@20": 0.31,
+      trainedOn: trainedOn(["train", "test"], "2024-04-07"),
+    },
+  };
+}
+
 export const passingSmokeTest: SmokeTestResult = {
   passed: true,
   sessions: 20,
@@ -136,11 +169,19 @@ export function happyFakes(): Fakes {
     cancelDbtRun: () => dbtRun("cancelled", true),
     startExtract: () => extract(false),
     checkExtract: () => ({ ...extract(true), manifest: undefined }),
-    train: (input) => {
+    trainEvaluated: (input) => {
       const { JobName } = input as { JobName: string };
       return batchJobLocalResult({ jobId: "5a9c6c1e-0000-4000-8000-000000000001", jobName: JobName });
     },
+    trainServed: (input) => {
+      const { JobName } = input as { JobName: string };
+      return batchJobLocalResult({ jobId: "5a9c6c1e-0000-4000-8000-000000000002", jobName: JobName });
+    },
     evaluate: () => passingEvaluation,
+    checkServedModel: (state) => {
+      const { run } = state as { run: RunContext };
+      return passingServedModelCheck(run);
+    },
     registerModel: (state): RegistrationResult => {
       const { evaluation, run } = state as { evaluation: EvaluationResult; run: RunContext };
       return {
@@ -194,7 +235,8 @@ export async function runLocally(asl: AslDefinition, input: unknown, fakes: Fake
       spec.stateName,
       async (taskInput: unknown) => spec.wrapLocalResult(await handlerFor(spec.functionKey)(taskInput)),
     ]),
-    [TRAIN_STATE, handlerFor("train")],
+    [TRAIN_STATES.evaluated, handlerFor("trainEvaluated")],
+    [TRAIN_STATES.served, handlerFor("trainServed")],
   ]);
   const machine = machineFor(asl);
   const execution = machine.run(input as never, {

@@ -9,9 +9,10 @@ import { STATE_NAMES } from "../../../lib/pipeline/state-names.ts";
 import {
   BATCH_TRANSIENT_ERRORS,
   LAMBDA_TASKS,
+  LAMBDA_TIMEOUT_ERRORS,
   LAMBDA_TRANSIENT_ERRORS,
   RETRYING_STATES,
-  TRAIN_STATE,
+  TRAIN_STATES,
   WAIT_STATES,
 } from "../../../lib/pipeline/tasks.ts";
 import { type AslDefinition, type CfnTemplate, definitionFromTemplate } from "../../../local/asl.ts";
@@ -33,12 +34,24 @@ beforeAll(() => {
   const json = assembly.getStackArtifact(built.stack.artifactId).template as CfnTemplate;
   template = Template.fromJSON(json as Record<string, unknown>);
   asl = definitionFromTemplate(json);
-  states = asl.States as Record<string, AslState>;
+  states = withBranchStates(asl.States as Record<string, AslState>);
   functionLogicalIds = built.functionLogicalIds;
 });
 
+/** Every state by name, the Parallel branches' included (state names are unique across the machine). */
+function withBranchStates(top: Record<string, AslState>): Record<string, AslState> {
+  const all: Record<string, AslState> = {};
+  for (const [name, state] of Object.entries(top)) {
+    all[name] = state;
+    for (const branch of (state.Branches as { States: Record<string, AslState> }[] | undefined) ?? [])
+      Object.assign(all, withBranchStates(branch.States));
+  }
+  return all;
+}
+
 function successors(state: AslState): string[] {
   const next: string[] = [];
+  for (const branch of (state.Branches as { StartAt: string }[] | undefined) ?? []) next.push(branch.StartAt);
   if (typeof state.Next === "string") next.push(state.Next);
   if (typeof state.Default === "string") next.push(state.Default);
   for (const choice of (state.Choices as { Next: string }[] | undefined) ?? []) next.push(choice.Next);
@@ -80,16 +93,20 @@ describe("the synthesized pipeline definition", () => {
     for (const [name, state] of tasks) {
       expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
       const [retrier] = state.Retry as Record<string, unknown>[];
-      const transient = name === TRAIN_STATE ? BATCH_TRANSIENT_ERRORS : LAMBDA_TRANSIENT_ERRORS;
+      const isTraining = (Object.values(TRAIN_STATES) as string[]).includes(name);
+      const transient = isTraining ? BATCH_TRANSIENT_ERRORS : LAMBDA_TRANSIENT_ERRORS;
       expect(retrier, name).toMatchObject({ ErrorEquals: [...transient], BackoffRate: 2, JitterStrategy: "FULL" });
       expect(retrier?.MaxAttempts, name).toBeGreaterThan(1);
-      const busyErrors = Object.values(LAMBDA_TASKS).find((spec) => spec.stateName === name)?.busyErrors ?? [];
-      expect((state.Retry as unknown[]).slice(1), name).toEqual(
-        busyErrors.length === 0 ? [] : [expect.objectContaining({ ErrorEquals: busyErrors, IntervalSeconds: 60 })],
-      );
+      const spec = Object.values(LAMBDA_TASKS).find((candidate) => candidate.stateName === name);
+      const busyErrors = spec?.busyErrors ?? [];
+      expect((state.Retry as unknown[]).slice(1), name).toEqual([
+        ...(spec?.retriesTimeouts ? [expect.objectContaining({ ErrorEquals: [...LAMBDA_TIMEOUT_ERRORS] })] : []),
+        ...(busyErrors.length === 0 ? [] : [expect.objectContaining({ ErrorEquals: busyErrors, IntervalSeconds: 60 })]),
+      ]);
       expect(state.Catch, `${name} has no Catch`).toBeDefined();
     }
-    expect(states[STATE_NAMES.train]?.TimeoutSeconds).toBe(Duration.hours(3).toSeconds());
+    for (const training of Object.values(TRAIN_STATES))
+      expect(states[training]?.TimeoutSeconds, training).toBe(Duration.hours(3).toSeconds());
     // Above Lambda's 15-minute maximum, so a function's own timeout fires first, with a cause.
     expect(states[STATE_NAMES.startDbtRun]?.TimeoutSeconds).toBe(16 * 60);
   });
@@ -102,12 +119,13 @@ describe("the synthesized pipeline definition", () => {
       expect(fail.Cause ?? fail.CausePath).toEqual(expect.any(String));
     }
     expect(new Set(fails.map((fail) => fail.Error))).toEqual(new Set(Object.values(PIPELINE_ERRORS)));
-    // Every catcher leads to a Fail, or to the rollback that precedes one.
+    // Every catcher leads to a Fail, or to the rollback or the Describe… Pass that precedes one.
     for (const [name, state] of Object.entries(states)) {
       for (const catcher of (state.Catch as { Next: string }[] | undefined) ?? []) {
         const target = states[catcher.Next];
         const failsNext =
-          target?.Type === "Fail" || (target?.Type === "Task" && states[String(target.Next)]?.Type === "Fail");
+          target?.Type === "Fail" ||
+          ((target?.Type === "Task" || target?.Type === "Pass") && states[String(target.Next)]?.Type === "Fail");
         expect(failsNext, `${name} catches into ${catcher.Next}`).toBe(true);
       }
     }
@@ -121,6 +139,14 @@ describe("the synthesized pipeline definition", () => {
       );
       if (spec.functionKey === "prepareRun") continue;
       expect(state?.ResultPath, spec.stateName).toBe(spec.resultKey === null ? null : `$.${spec.resultKey}`);
+      if (spec.redriveAwareKeys) {
+        // A polling check gets the state keys it reads and the execution's redrive count (its deadline survives a redrive).
+        expect(state?.Parameters, spec.stateName).toEqual({
+          ...Object.fromEntries(spec.redriveAwareKeys.map((key) => [`${key}.$`, `$.${key}`])),
+          execution: { "redriveCount.$": "$$.Execution.RedriveCount" },
+        });
+        continue;
+      }
       expect(state?.Parameters, `${spec.stateName} passes the whole state`).toBeUndefined();
     }
     expect(states[STATE_NAMES.prepareRun]).toMatchObject({
@@ -136,16 +162,71 @@ describe("the synthesized pipeline definition", () => {
     });
   });
 
-  it("runs training as a Batch job with the run's command, waiting for it to finish", () => {
-    expect(states[TRAIN_STATE]).toMatchObject({
+  it("trains the evaluated and the served model at once, each a Batch job with its own command", () => {
+    const parallel = asl.States[STATE_NAMES.train] as AslState & { Branches: { StartAt: string }[] };
+    expect(parallel).toMatchObject({
+      Type: "Parallel",
+      ResultSelector: { "evaluated.$": "$[0]", "served.$": "$[1]" },
+      ResultPath: "$.train",
+      Next: STATE_NAMES.evaluate,
+      Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: STATE_NAMES.trainingFailed }],
+    });
+    expect(parallel.Branches.map((branch) => branch.StartAt)).toEqual([TRAIN_STATES.evaluated, TRAIN_STATES.served]);
+    const job = (name: string, command: string) => ({
       Resource: "arn:aws:states:::batch:submitJob.sync",
       Parameters: {
         JobQueue: TEST_JOB_QUEUE_ARN,
-        "JobName.$": "States.Format('pms-test-train-{}', $.run.shortId)",
-        ContainerOverrides: { "Command.$": "$.run.trainingCommand" },
+        "JobName.$": `States.Format('pms-test-${name}-{}', $.run.shortId)`,
+        ContainerOverrides: { "Command.$": command },
       },
       ResultSelector: { "jobId.$": "$.JobId", "status.$": "$.Status" },
-      ResultPath: "$.train",
+      TimeoutSeconds: Duration.hours(3).toSeconds(),
+      End: true,
+    });
+    expect(states[TRAIN_STATES.evaluated]).toMatchObject(job("train", "$.run.trainingCommand"));
+    expect(states[TRAIN_STATES.served]).toMatchObject(job("refit", "$.run.servedTrainingCommand"));
+    // A failed or timed-out job ends its branch in TrainingFailed, with a cause naming the model.
+    for (const [training, timeout, failure, failed] of [
+      [
+        TRAIN_STATES.evaluated,
+        STATE_NAMES.describeEvaluatedTrainingTimeout,
+        STATE_NAMES.describeEvaluatedTrainingFailure,
+        STATE_NAMES.evaluatedTrainingFailed,
+      ],
+      [
+        TRAIN_STATES.served,
+        STATE_NAMES.describeServedTrainingTimeout,
+        STATE_NAMES.describeServedTrainingFailure,
+        STATE_NAMES.servedTrainingFailed,
+      ],
+    ] as const) {
+      expect(states[training]?.Catch).toEqual([
+        { ErrorEquals: ["States.Timeout"], ResultPath: "$.error", Next: timeout },
+        { ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: failure },
+      ]);
+      expect(states[timeout]?.Next).toBe(failed);
+      expect(states[failure]?.Next).toBe(failed);
+      expect(states[failed]).toMatchObject({
+        Type: "Fail",
+        Error: PIPELINE_ERRORS.trainingFailed,
+        CausePath: "$.error.Cause",
+      });
+    }
+  });
+
+  it("checks the served model after the evaluation and before registration", () => {
+    expect(states[STATE_NAMES.evaluate]?.Next).toBe(STATE_NAMES.checkServedModel);
+    expect(states[STATE_NAMES.checkServedModel]).toMatchObject({
+      ResultPath: "$.servedModelCheck",
+      Next: STATE_NAMES.registerModel,
+      Catch: [
+        { ErrorEquals: [PIPELINE_ERRORS.servedModelRejected], Next: STATE_NAMES.servedModelRejected },
+        { ErrorEquals: ["States.ALL"], Next: STATE_NAMES.evaluationFailed },
+      ],
+    });
+    expect(states[STATE_NAMES.servedModelRejected]).toMatchObject({
+      Type: "Fail",
+      Error: PIPELINE_ERRORS.servedModelRejected,
     });
   });
 
@@ -200,6 +281,23 @@ describe("the pipeline state machine resource", () => {
     expect([...invoked].sort()).toEqual(Object.values(functionLogicalIds).sort());
     const submit = statements.find((statement) => statement.Action === "batch:SubmitJob");
     expect(JSON.stringify(submit?.Resource)).toContain(TEST_JOB_QUEUE_ARN);
+    // submitJob.sync on both jobs: describe them while they run, terminate them when the state times
+    // out or the execution stops, and the EventBridge rule Step Functions listens to for their end.
+    const actions = statements.flatMap((statement) =>
+      Array.isArray(statement.Action) ? statement.Action : [statement.Action],
+    );
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        "batch:SubmitJob",
+        "batch:DescribeJobs",
+        "batch:TerminateJob",
+        "events:PutTargets",
+        "events:PutRule",
+        "events:DescribeRule",
+      ]),
+    );
+    const rule = statements.find((statement) => [statement.Action].flat().includes("events:PutRule"));
+    expect(JSON.stringify(rule?.Resource)).toContain("StepFunctionsGetEventsForBatchJobsRule");
   });
 
   it("refuses an execution timeout shorter than the training timeout, naming both", () => {

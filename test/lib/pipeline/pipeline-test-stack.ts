@@ -16,6 +16,7 @@ const FUNCTION_KEYS = [
   "startExtract",
   "checkExtract",
   "evaluate",
+  "checkServedModel",
   "registerModel",
   "startDeployment",
   "checkDeployment",

@@ -2,7 +2,13 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { BadRowError, LoadFormatError, type LoadProgress, loadFile } from "../../../../core/data/load/load.ts";
+import {
+  BadRowError,
+  InvalidEncodingError,
+  LoadFormatError,
+  type LoadProgress,
+  loadFile,
+} from "../../../../core/data/load/load.ts";
 import { DuckDBWarehouse } from "../../../../core/warehouse/duckdb.ts";
 import { CLICK_SAMPLE, countClickLog } from "../fixtures.ts";
 
@@ -212,6 +218,127 @@ describe("loadFile", () => {
       await expect(loadFile(warehouse, wide, { format: "rsc15", tenant: "t" })).rejects.toThrow(
         /expected \[SessionId, ItemId, Time\]/,
       );
+    });
+  });
+
+  describe("hostile input: refused with the line, nothing lost", () => {
+    const seed = async () => {
+      await loadFile(warehouse, await file("seed.tsv", "1\t100\t1396396800\n"), { format: "rsc15", tenant: "t" });
+      expect(await count()).toBe(1);
+    };
+
+    it("refuses a Latin-1 file naming the line, instead of merging caf\\xe9 and caf\\xe8 into one SKU", async () => {
+      // Prepare
+      await seed();
+      const latin1 = Buffer.concat([
+        Buffer.from(`${COVEO_HEADER}\ns1,event_product,detail,`),
+        Buffer.from([0x63, 0x61, 0x66, 0xe9]),
+        Buffer.from(",1550000000000,u1\ns1,event_product,detail,"),
+        Buffer.from([0x63, 0x61, 0x66, 0xe8]),
+        Buffer.from(",1550000001000,u1\n"),
+      ]);
+      const path = join(folder, "latin1.csv");
+      await writeFile(path, latin1);
+
+      // Act / Assess
+      const error = await loadFile(warehouse, path, { format: "coveo", tenant: "t" }).catch((caught) => caught);
+      expect(error).toBeInstanceOf(InvalidEncodingError);
+      expect(error).toMatchObject({ line: 2 });
+      expect((error as Error).message).toMatch(/latin1\.csv:2: not valid UTF-8\. Nothing was loaded; convert/);
+      expect(await count()).toBe(1);
+    });
+
+    it("names the right line when the bad byte sits far into the file, past the first chunks", async () => {
+      // Prepare: 100,000 good lines (well past the 64 KiB read size), then one Latin-1 SKU.
+      const good = Array.from({ length: 100_000 }, (_, index) => `${index}\t${index}\t1396396800`).join("\n");
+      const path = join(folder, "late.tsv");
+      await writeFile(
+        path,
+        Buffer.concat([Buffer.from(`${good}\n1\tcaf`), Buffer.from([0xe9]), Buffer.from("\t1396396800\n")]),
+      );
+
+      // Act / Assess
+      await expect(loadFile(warehouse, path, { format: "rsc15", tenant: "t" })).rejects.toMatchObject({
+        name: "InvalidEncoding",
+        line: 100_001,
+      });
+    });
+
+    it("keeps UTF-8 SKUs that differ by one accent apart", async () => {
+      const path = await file(
+        "utf8.csv",
+        `${COVEO_HEADER}\ns1,event_product,detail,café,1550000000000,u1\ns1,event_product,detail,cafè,1550000001000,u1\n`,
+      );
+      await loadFile(warehouse, path, { format: "coveo", tenant: "t" });
+      const skus = await warehouse.query<{ sku: string }>(
+        "select raw_data->>'product_sku' as sku from raw.events order by 1",
+      );
+      expect(skus.map((row) => row.sku).sort()).toEqual(["café", "cafè"].sort());
+    });
+
+    it("an out-of-range rsc15 time is a bad row like any other: skipped with its line under --on-bad-row skip", async () => {
+      // Prepare
+      const path = await file("times.tsv", "1\t100\t1396396800\n1\t101\t99999999999999999999999\n1\t102\t1396396860\n");
+
+      // Act
+      const result = await loadFile(warehouse, path, { format: "rsc15", tenant: "t", onBadRow: "skip" });
+
+      // Assess
+      expect(result).toMatchObject({ rows: 2, badRows: 1 });
+      expect(result.badRowSamples[0]?.line).toBe(2);
+      expect(result.badRowSamples[0]?.reason).toMatch(/^Time .*outside the plausible dates 2000-01-01\.\.2099-12-31/);
+      await expect(loadFile(warehouse, path, { format: "rsc15", tenant: "t" })).rejects.toThrow(
+        /times\.tsv:2: Time .* outside the plausible dates/,
+      );
+      expect(await count()).toBe(2);
+    });
+
+    it("refuses 1970 and year-287396 timestamps in every event format, and an ISO time on a day the calendar lacks", async () => {
+      const cases: [string, string, "rsc15" | "coveo" | "events", RegExp][] = [
+        ["epoch-seconds-as-ms.tsv", "1\t100\t1396396.8\n", "rsc15", /1970-01-17\) is outside the plausible dates/],
+        ["feb30.tsv", "1\t100\t2014-02-30T10:00:00Z\n", "rsc15", /2014-02-30 is not a calendar date/],
+        ["1970.csv", `${COVEO_HEADER}\ns1,pageview,,,0000000000001,u\n`, "coveo", /1970-01-01\) is outside/],
+        [
+          "far.csv",
+          `${COVEO_HEADER}\ns1,pageview,,,9000000000000000,u\n`,
+          "coveo",
+          /not an epoch time|beyond any calendar date/,
+        ],
+        [
+          "far.ndjson",
+          `${JSON.stringify({ api_key: "t", event_type: "pageview", raw_data: { session_id: "s", server_timestamp_epoch_ms: 9_000_000_000_000_000 } })}\n`,
+          "events",
+          /server_timestamp_epoch_ms 9000000000000000 \(beyond any calendar date\) is outside/,
+        ],
+      ];
+      await seed();
+      for (const [name, text, format, reason] of cases)
+        await expect(loadFile(warehouse, await file(name, text), { format, tenant: "t" }), name).rejects.toThrow(
+          reason,
+        );
+      expect(await count()).toBe(1);
+    });
+
+    it("says a header-only file has no rows", async () => {
+      await expect(
+        loadFile(warehouse, await file("header.csv", `${COVEO_HEADER}\n`), { format: "coveo", tenant: "t" }),
+      ).rejects.toThrow(/header\.csv has a header but no rows: nothing to load/);
+    });
+
+    it("refuses a tenant outside the tenant pattern before reading the file, and such an api_key per row", async () => {
+      await seed();
+      const path = await file("ok.tsv", "1\t100\t1396396800\n");
+      await expect(loadFile(warehouse, path, { format: "rsc15", tenant: "\\' or 1=1 --" })).rejects.toMatchObject({
+        name: "InvalidTenant",
+      });
+      const events = await file(
+        "bad-tenant.ndjson",
+        `${JSON.stringify({ api_key: "a'b", event_type: "pageview", raw_data: { session_id: "s", server_timestamp_epoch_ms: 1550000000000 } })}\n`,
+      );
+      await expect(loadFile(warehouse, events, { format: "events", tenant: "t" })).rejects.toThrow(
+        /:1: api_key: must be letters/,
+      );
+      expect(await count()).toBe(1);
     });
   });
 });
