@@ -154,11 +154,11 @@ describe("the local pipeline", () => {
       expect(await readFile(uris.report, "utf8")).toContain("<svg");
 
       // `pms serve` without a run serves the latest successful run's model (already serving: kept as is),
-      // and refuses the rejected run, which has no model to serve.
+      // and refuses the rejected run's model, naming the gate and the command that serves it anyway.
       const endpointName = config.sagemaker.endpointName;
       expect((await serveCommand({ home, endpointName })).current?.runId).toBe(first.runId);
       await expect(serveCommand({ home, endpointName, runId: second.runId })).rejects.toThrow(
-        /did not produce a model \(failed: QualityGateFailed\)/,
+        /The quality gate rejected run \S+'s model \(hr@20 >= 0\.99 failed: .*\)\. Serve it anyway with: pms serve --model \S+model\.tar\.gz/,
       );
     } finally {
       await twin.close();
