@@ -52,7 +52,7 @@ function option(args: string[], flag: string, fallback: number): number {
 }
 
 /** A tiny model.tar.gz over 500 items: the figures are about the endpoint, not the model. */
-async function tinyModel(folder: string, name: string, seed: number): Promise<string> {
+export async function tinyModel(folder: string, name: string, seed: number): Promise<string> {
   const sessions = Array.from({ length: 300 }, (_, index) =>
     Array.from({ length: 2 + (index % 4) }, (_, step) => `sku-${(index * 7 + step * 3 + seed) % 500}`),
   );
@@ -68,7 +68,7 @@ async function tinyModel(folder: string, name: string, seed: number): Promise<st
   return uri;
 }
 
-interface Load {
+export interface Load {
   readonly requests: number;
   readonly requestsPerSecond: number;
   readonly p50Ms: number;
@@ -91,7 +91,7 @@ function summary(result: AutocannonResult): Load {
 }
 
 /** Load on the port until `seconds` pass, or until `stop()` when started without a duration. */
-function load(port: number, connections: number, seconds?: number): { result: Promise<Load>; stop(): void } {
+export function load(port: number, connections: number, seconds?: number): { result: Promise<Load>; stop(): void } {
   let instance: { stop(): void } | undefined;
   const result = new Promise<Load>((resolveLoad, reject) => {
     instance = autocannon(

@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import "../local/polyfills.ts";
 
-const BENCHMARKS = ["data", "model", "serve", "eval", "endpoint", "nextday"] as const;
+const BENCHMARKS = ["data", "model", "serve", "eval", "endpoint", "nextday", "soak"] as const;
 
 const [name, ...args] = process.argv.slice(2);
 if (!name || !(BENCHMARKS as readonly string[]).includes(name)) {

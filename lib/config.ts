@@ -126,7 +126,7 @@ const SnowflakeSchema = z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){2}$/, "must be DATABASE.SCHEMA.TABLE"),
     privateKeySecretName: secretName().default("pms/snowflake-private-key"),
-    /** External stage whose URL is the artifact bucket's root (`s3://<bucket>/`). */
+    /** External stage whose URL is the artifact bucket's runs/ prefix (`s3://<bucket>/runs/`). */
     unloadStage: z
       .string()
       .regex(
@@ -134,6 +134,16 @@ const SnowflakeSchema = z
         "must be a stage name, optionally qualified (DATABASE.SCHEMA.STAGE)",
       ),
     pollIntervalSeconds: z.number().int().min(5).max(3600).default(30),
+    /**
+     * How long the extract (unload, then the split statistics) may take: each statement's
+     * STATEMENT_TIMEOUT_IN_SECONDS and "Check the extract"'s deadline.
+     */
+    extractTimeoutMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .default(60),
     /**
      * From `DESC INTEGRATION <name>` (STORAGE_AWS_IAM_USER_ARN, STORAGE_AWS_EXTERNAL_ID). When set,
      * the stack creates the role the storage integration assumes, limited to the bucket's `runs/`.

@@ -5,10 +5,10 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import type { DeployConfig } from "./config.ts";
 import { ArtifactBucket } from "./constructs/artifact-bucket.ts";
-import { grantBatchJobControl } from "./constructs/batch-job-control.ts";
 import { ModelServing } from "./constructs/model-serving.ts";
 import { NightlySchedule } from "./constructs/nightly-schedule.ts";
 import { type FunctionName, PipelineLambdas } from "./constructs/pipeline-lambdas.ts";
+import { PipelineMonitoring } from "./constructs/pipeline-monitoring.ts";
 import { PipelineNotifications } from "./constructs/pipeline-notifications.ts";
 import { SnowflakeUnloadRole } from "./constructs/snowflake-unload-role.ts";
 import { TrainingCompute } from "./constructs/training-compute.ts";
@@ -62,6 +62,7 @@ export class PipelineStack extends Stack {
   readonly pipeline: PipelineStateMachine;
   readonly schedule: NightlySchedule;
   readonly notifications: PipelineNotifications;
+  readonly monitoring: PipelineMonitoring;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, {
@@ -127,7 +128,6 @@ export class PipelineStack extends Stack {
       namePrefix: config.namePrefix,
       logRetention,
     });
-    grantBatchJobControl(this.pipeline.stateMachine, this.pipeline);
     this.schedule = new NightlySchedule(this, "Nightly", {
       stateMachine: this.pipeline.stateMachine,
       schedule: config.schedule,
@@ -139,6 +139,20 @@ export class PipelineStack extends Stack {
       emails: config.notificationEmails,
       logRetention,
       ...(props.functionEntries ? { notifyEntry: props.functionEntries.notify } : {}),
+    });
+
+    this.monitoring = new PipelineMonitoring(this, "Monitoring", {
+      namePrefix: config.namePrefix,
+      stateMachine: this.pipeline.stateMachine,
+      alarmTopic: this.notifications.topic,
+      functions: { ...this.lambdas.functions, notify: this.notifications.notify },
+      evaluateFunction: this.lambdas.functions.evaluate,
+      deploymentFunction: this.lambdas.functions.cleanUpDeployments,
+      endpointName: this.serving.endpointName,
+      // Three quarters of one attempt's timeout: time to act before a night's training is cut off.
+      trainingDurationAlarm: Duration.minutes(Math.round(config.batch.jobTimeoutMinutes * 0.75)),
+      endpoint5xxPerMinute: config.sagemaker.alarms.invocation5xxErrorsPerMinute,
+      endpointLatencyP99: Duration.millis(config.sagemaker.alarms.modelLatencyP99Ms),
     });
 
     // What the deploy steps (Snowflake stage, `pms start`) need from the deployed stack.

@@ -115,7 +115,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       "after",
       "\nWith no window, a run takes the nightly window (the days before today) or, when that holds no data, the data's\n" +
         "latest 7 full days.\n" +
-        `\nExamples:\n  pms data generate\n  pms run\n  pms run --input '{"window": {"start": "2024-01-08", "end": "2024-01-14"}}'\n  pms run --input '{"training": {"epochs": 2}, "deploy": "skip"}'`,
+        `\nExamples:\n  pms data generate\n  pms run\n  pms run --input '{"window": {"start": "2024-01-08", "end": "2024-01-14"}, "deploy": "skip"}'\n  pms run --input '{"training": {"epochs": 2}, "deploy": "skip"}'`,
     )
     .option("--port <port>", "port of the local endpoint when this run starts it (default 8080)", port)
     .action(async (options: { input: string; plain?: boolean; port?: number }) => {
@@ -296,11 +296,22 @@ export function buildProgram(io: CliIo = defaultIo): Command {
 
   program
     .command("report")
-    .description("Print the path of a local run's HTML report (and open it with --open).")
-    .argument("<run>", "run id (see `pms runs`); `latest` for the newest run")
+    .description(
+      "Print the path of a local run's HTML report (and open it with --open); with --runs, write the runs page: the trend of the gate's metrics across runs.",
+    )
+    .argument("[run]", "run id (see `pms runs`); `latest` for the newest run", "latest")
+    .option("--runs", "write $PMS_HOME/runs.html: every run, and each gate check's value and threshold across runs")
     .option("--open", "open the report in the default browser")
-    .action(async (runId: string, options: { open?: boolean }) => {
+    .addHelpText("after", "\nExamples:\n  pms report latest\n  pms report --runs")
+    .action(async (runId: string, options: { open?: boolean; runs?: boolean }) => {
       const home = resolvePmsHome(io.env);
+      if (options.runs) {
+        const { writeRunsReport } = await import("./runs-report.ts");
+        const written = await writeRunsReport(home);
+        io.stdout(written.path);
+        if (options.open) openInBrowser(written.path, io);
+        return;
+      }
       const record = runId === "latest" ? (await listRunRecords(home))[0] : await readRunRecord(home, runId);
       if (!record) throw new RunNotFoundError(runId, home);
       if (!record.reportUri)
@@ -308,14 +319,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
           `Run ${record.runId} has no report (it ${record.status === "failed" ? `failed in "${record.error?.state}"` : `is ${record.status}`} before evaluation).`,
         );
       io.stdout(record.reportUri);
-      if (options.open) {
-        const opener = process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : "xdg-open";
-        spawn(opener, [record.reportUri], { detached: true, stdio: "ignore" })
-          .on("error", () => {
-            io.stderr.write(`Could not start ${opener}; open ${record.reportUri} in a browser.\n`);
-          })
-          .unref();
-      }
+      if (options.open) openInBrowser(record.reportUri, io);
     });
 
   program
@@ -410,6 +414,15 @@ export function buildProgram(io: CliIo = defaultIo): Command {
   });
 
   return program;
+}
+
+function openInBrowser(path: string, io: CliIo): void {
+  const opener = process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : "xdg-open";
+  spawn(opener, [path], { detached: true, stdio: "ignore" })
+    .on("error", () => {
+      io.stderr.write(`Could not start ${opener}; open ${path} in a browser.\n`);
+    })
+    .unref();
 }
 
 /** The stack `cdk deploy` creates, named from the deploy configuration in cdk.json. */

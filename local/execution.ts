@@ -107,6 +107,8 @@ export async function executeLocally(options: LocalExecutionOptions): Promise<Lo
         StartTime: startTime,
         Input: options.input,
         RoleArn: "arn:aws:iam::000000000000:role/pms-local",
+        // `$$.Execution.RedriveCount` is read by the polling checks; a local execution is never redriven.
+        RedriveCount: 0,
       },
       StateMachine: {
         Id: `arn:aws:states:local:000000000000:stateMachine:${stateMachineName}`,

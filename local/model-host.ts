@@ -3,10 +3,9 @@ import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
-import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import type { CleanUpRequest, DeploymentCleaner } from "../core/deploy/cleanup.ts";
 import { DeploymentError, EndpointNotFoundError } from "../core/deploy/errors.ts";
 import { parseInvocationResponse } from "../core/deploy/invocation.ts";
@@ -21,6 +20,7 @@ import type {
   ModelHost,
 } from "../core/ports/model-host.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "../training-image/src/serve.ts";
+import { nodeEntryArgs, TRAINING_IMAGE_ENTRY, tsxImportArgs } from "./entry-points.ts";
 
 /**
  * The local twin's endpoint: the training image's serving process on localhost, behind a small
@@ -85,25 +85,16 @@ export interface LocalModelHostOptions {
   readonly lockTimeoutMs?: number;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-const REPOSITORY = resolve(here, "..");
 const FRONT_PROXY_COMMAND = "front-proxy";
 const CONTROL_PATH = "/_pms/backend";
 const CONTROL_HEADER = "x-pms-control-token";
-
-/** `--import <tsx>` by absolute URL, so the processes start from any working directory. */
-function tsxImport(): string {
-  return pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-}
 
 /** The training image's serving entry point, as the container runs it, on the local backend. */
 export function trainingImageServeCommand(modelUri: string, port: number): ServerCommand {
   return {
     command: process.execPath,
     args: [
-      "--import",
-      tsxImport(),
-      join(REPOSITORY, "training-image/src/main.ts"),
+      ...nodeEntryArgs(TRAINING_IMAGE_ENTRY),
       "serve",
       "--model",
       modelUri,
@@ -482,8 +473,7 @@ export class LocalModelHost implements ModelHost, DeploymentCleaner {
       {
         command: process.execPath,
         args: [
-          "--import",
-          tsxImport(),
+          ...tsxImportArgs(),
           fileURLToPath(import.meta.url),
           FRONT_PROXY_COMMAND,
           String(port),

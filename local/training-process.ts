@@ -4,13 +4,13 @@ import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { nodeEntryArgs, TRAINING_IMAGE_ENTRY } from "./entry-points.ts";
 
 /**
  * The training stage of the local twin: the training container's own entry point, run as a child
  * process with the exact command the state machine gives Batch (`$.run.trainingCommand`). Its
  * output goes to the run's log; epoch lines also drive a progress bar.
  */
-const TRAINING_ENTRY_POINT = fileURLToPath(new URL("../training-image/src/main.ts", import.meta.url));
 const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 export interface TrainingProgress {
@@ -86,7 +86,10 @@ export async function runTrainingProcess(options: TrainingProcessOptions): Promi
   // `node --import tsx <entry>` is what `npx tsx <entry>` runs, minus npx's start-up.
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", options.entryPoint ?? TRAINING_ENTRY_POINT, ...options.command],
+    [
+      ...(options.entryPoint ? ["--import", "tsx", options.entryPoint] : nodeEntryArgs(TRAINING_IMAGE_ENTRY)),
+      ...options.command,
+    ],
     {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ...options.env },

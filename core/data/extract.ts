@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { toLocalPath } from "../artifacts/filesystem.ts";
 import { parseS3Uri } from "../artifacts/s3.ts";
 import { type DataManifest, type ExtractState, PIPELINE_ERRORS } from "../pipeline/contracts.ts";
+import { deadlineInForce, isPastDeadline, startPollDeadline } from "../pipeline/poll-budget.ts";
 import type { RunArtifactUris, RunContext } from "../pipeline/run-context.ts";
 import type { ArtifactStore } from "../ports/artifact-store.ts";
 import type { SqlValue, Warehouse } from "../ports/warehouse.ts";
@@ -104,9 +105,23 @@ export function extractBinds(run: Pick<ExtractRun, "window" | "tenant" | "holdou
   return [rule.testMs, rule.validationBuckets, run.tenant, run.window.start, run.window.end];
 }
 
-/** `runs/<id>/data/` relative to the stage, whose URL is the artifact bucket root. */
+/**
+ * The prefix the unload stage's URL points at: `s3://<bucket>/runs/`. Snowflake requires a stage's
+ * URL to lie within its storage integration's STORAGE_ALLOWED_LOCATIONS ("The URL in the stage
+ * definition must align with the storage location specified for the STORAGE_ALLOWED_LOCATIONS
+ * parameter", CREATE STORAGE INTEGRATION, docs.snowflake.com/en/sql-reference/sql/create-storage-integration),
+ * and the integration allows `runs/` only.
+ */
+export const UNLOAD_STAGE_PREFIX = "runs/";
+
+/** `<id>/data/` relative to the stage, whose URL is `s3://<bucket>/runs/`. */
 export function stagePath(uri: string): string {
-  const path = uri.startsWith("s3://") ? parseS3Uri(uri).key : uri;
+  const key = uri.startsWith("s3://") ? parseS3Uri(uri).key : uri;
+  if (!key.startsWith(UNLOAD_STAGE_PREFIX))
+    throw new ExtractFailedError(
+      `Unload path "${key}" is outside ${UNLOAD_STAGE_PREFIX}, the prefix the unload stage's URL points at`,
+    );
+  const path = key.slice(UNLOAD_STAGE_PREFIX.length);
   if (!/^[\w\-./=]+$/.test(path))
     throw new ExtractFailedError(`Unload path "${path}" has characters a stage path cannot carry`);
   return path;
@@ -142,8 +157,18 @@ export function unloadStatement(dialect: Warehouse["dialect"], run: ExtractRun, 
 export interface ExtractOptions {
   /** @default TRAINING_SESSIONS_RELATION */
   readonly relation?: string;
-  /** Snowflake: the external stage whose URL is the artifact root. */
+  /** Snowflake: the external stage whose URL is `s3://<bucket>/runs/`. */
   readonly stage?: string;
+  /**
+   * How long the extract may take, unload and statistics together: the warehouse cancels each
+   * statement past it (Snowflake's STATEMENT_TIMEOUT_IN_SECONDS) and "Check the extract" fails the
+   * run once the deadline has passed, so a stuck unload cannot poll on until the execution's
+   * 25,000-event history runs out. `snowflake.extractTimeoutMinutes`.
+   * @default no deadline (the local twin)
+   */
+  readonly timeoutSeconds?: number;
+  /** The execution's redrive count when the deadline is set (`$$.Execution.RedriveCount`). @default 0 */
+  readonly redriveCount?: number;
 }
 
 /**
@@ -155,6 +180,7 @@ export async function startExtract(
   store: ArtifactStore,
   run: ExtractRun,
   options: ExtractOptions = {},
+  now: () => Date = () => new Date(),
 ): Promise<ExtractState> {
   const binds = extractBinds(run);
   // A retried attempt must not leave a previous attempt's parts beside the new ones; the manifest
@@ -169,8 +195,17 @@ export async function startExtract(
   const queryId = await warehouse.start(unloadStatement(warehouse.dialect, run, options), {
     binds,
     tag: run.executionName,
+    ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
   });
-  return { queryId, status: "running", finished: false, manifestUri: run.uris.data.manifest };
+  return {
+    queryId,
+    status: "running",
+    finished: false,
+    manifestUri: run.uris.data.manifest,
+    ...(options.timeoutSeconds === undefined
+      ? {}
+      : startPollDeadline(options.timeoutSeconds, now(), options.redriveCount ?? 0)),
+  };
 }
 
 interface SplitStats {
@@ -223,36 +258,75 @@ function day(value: unknown): string | null {
 /**
  * "Check the extract": while the unload runs, reports `running`; when it has succeeded, counts the
  * splits in the warehouse (aggregates only), enforces `minSessions`, commits the files (DuckDB:
- * renames the partial folder's parts into place) and writes the manifest last.
+ * renames the partial folder's parts into place) and writes the manifest last. On Snowflake the
+ * count is itself started asynchronously and polled like the unload: on a cold warehouse or a big
+ * window it can take longer than the function's timeout. Past the extract's deadline
+ * (`ExtractOptions.timeoutSeconds`, restarted on a redriven execution) it fails the run.
  */
 export async function checkExtract(
   warehouse: Warehouse,
   store: ArtifactStore,
   run: ExtractRun,
-  state: Pick<ExtractState, "queryId">,
+  state: Pick<ExtractState, "queryId" | "statisticsQueryId" | "deadline" | "redriveCount">,
   options: ExtractOptions = {},
   now: () => Date = () => new Date(),
 ): Promise<ExtractState> {
-  const status = await warehouse.status(state.queryId);
-  const base = { queryId: state.queryId, manifestUri: run.uris.data.manifest };
-  if (status.state === "running") return { ...base, status: "running", finished: false };
-  if (status.state === "failed") {
-    if (warehouse.dialect === "duckdb") await rm(partialFolder(run), { recursive: true, force: true });
-    throw new ExtractFailedError(`The unload of run ${run.runId} failed in the warehouse: ${status.message}`);
-  }
-  const from =
-    warehouse.dialect === "duckdb"
-      ? `read_parquet(${duckdbString(join(partialFolder(run), "*", "*.parquet"))}, hive_partitioning = true)`
-      : extractQuery("snowflake", options.relation);
+  const timeoutSeconds = options.timeoutSeconds;
+  const deadline =
+    state.deadline && timeoutSeconds !== undefined
+      ? deadlineInForce(
+          { deadline: state.deadline, redriveCount: state.redriveCount ?? 0 },
+          options.redriveCount ?? 0,
+          timeoutSeconds,
+          now(),
+        )
+      : undefined;
+  const base = { queryId: state.queryId, manifestUri: run.uris.data.manifest, ...(deadline ?? {}) };
+  const statisticsBinds = warehouse.dialect === "snowflake" ? { binds: extractBinds(run) } : {};
+  const stillRunning = (statisticsQueryId?: string): ExtractState => {
+    if (deadline && isPastDeadline(deadline.deadline, now())) {
+      throw new ExtractFailedError(
+        `The extract of run ${run.runId} was still running at its deadline ${deadline.deadline} (${timeoutSeconds} s, snowflake.extractTimeoutMinutes); the warehouse cancels its statement at STATEMENT_TIMEOUT_IN_SECONDS. Raise the timeout or size the warehouse up, then redrive the execution.`,
+      );
+    }
+    return { ...base, status: "running", finished: false, ...(statisticsQueryId ? { statisticsQueryId } : {}) };
+  };
+
   let rows: SplitStats[] = [];
-  try {
-    rows = await warehouse.query<SplitStats & Record<string, unknown>>(statsQuery(warehouse.dialect, from), {
-      ...(warehouse.dialect === "snowflake" ? { binds: extractBinds(run) } : {}),
-      tag: run.executionName,
-    });
-  } catch (error) {
-    // DuckDB: no Parquet at all means the window holds no session.
-    if (warehouse.dialect !== "duckdb" || !/No files found/i.test((error as Error).message)) throw error;
+  if (state.statisticsQueryId) {
+    const counted = await warehouse.status(state.statisticsQueryId);
+    if (counted.state === "running") return stillRunning(state.statisticsQueryId);
+    if (counted.state === "failed")
+      throw new ExtractFailedError(`Counting the unloaded sessions of run ${run.runId} failed: ${counted.message}`);
+    rows = await warehouse.results<SplitStats & Record<string, unknown>>(state.statisticsQueryId);
+  } else {
+    const status = await warehouse.status(state.queryId);
+    if (status.state === "running") return stillRunning();
+    if (status.state === "failed") {
+      if (warehouse.dialect === "duckdb") await rm(partialFolder(run), { recursive: true, force: true });
+      throw new ExtractFailedError(`The unload of run ${run.runId} failed in the warehouse: ${status.message}`);
+    }
+    if (warehouse.dialect === "snowflake") {
+      const statisticsQueryId = await warehouse.start(
+        statsQuery("snowflake", extractQuery("snowflake", options.relation)),
+        {
+          ...statisticsBinds,
+          tag: run.executionName,
+          ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+        },
+      );
+      return stillRunning(statisticsQueryId);
+    }
+    // DuckDB runs in this process and counts the local Parquet in well under a second.
+    const from = `read_parquet(${duckdbString(join(partialFolder(run), "*", "*.parquet"))}, hive_partitioning = true)`;
+    try {
+      rows = await warehouse.query<SplitStats & Record<string, unknown>>(statsQuery("duckdb", from), {
+        tag: run.executionName,
+      });
+    } catch (error) {
+      // No Parquet at all means the window holds no session.
+      if (!/No files found/i.test((error as Error).message)) throw error;
+    }
   }
   const bySplit = new Map(rows.map((row) => [row.split, row]));
   const sessionsOf = (split: Split) => Number(bySplit.get(split)?.sessions ?? 0);

@@ -45,6 +45,7 @@ export const DeploymentStateSchema = z.looseObject({
   finished: z.boolean(),
   succeeded: z.boolean(),
   deadline: z.string().min(1),
+  redriveCount: z.number().int().min(0).optional(),
   timedOut: z.boolean(),
   failureReason: z.string().optional(),
 });

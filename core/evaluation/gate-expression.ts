@@ -6,14 +6,21 @@
  *   metric     := name "@" k            e.g. hr@20, mrr@10, ndcg@20, coverage@20
  *   comparator := ">=" | ">" | "<=" | "<"
  *   operand    := number | reference [("+" | "-") number]
- *   reference  := "popularity" | "cooccurrence" | "sknn" | "champion"
+ *   reference  := "popularity" | "cooccurrence" | "sknn" | "best-baseline" | "champion"
+ *
+ * `best-baseline` is the run's strongest baseline by the check's own metric; like `champion` it is
+ * judged on the paired-bootstrap interval of the difference, not on the point values.
  *
  * Hand-written because the grammar is four tokens long: a parser generator would be larger than
  * the parser.
  */
 
 export const GATE_METRICS = ["hr", "mrr", "ndcg", "coverage"] as const;
-export const GATE_REFERENCES = ["popularity", "cooccurrence", "sknn", "champion"] as const;
+export const GATE_REFERENCES = ["popularity", "cooccurrence", "sknn", "best-baseline", "champion"] as const;
+/** The references whose checks are decided by a paired-bootstrap interval of challenger − reference. */
+export const PAIRED_REFERENCES = ["best-baseline", "champion"] as const;
+/** The baselines a run scores; `best-baseline` is the best of them. */
+export type BaselineName = Exclude<GateReference, (typeof PAIRED_REFERENCES)[number]>;
 export const GATE_COMPARATORS = [">=", ">", "<=", "<"] as const;
 
 export type GateMetricName = (typeof GATE_METRICS)[number];
@@ -40,14 +47,14 @@ export class GateExpressionError extends Error {
   ) {
     super(
       `gate check "${source}": ${problem}. Write it as "<metric>@<k> <op> <number | reference [+|- margin]>", ` +
-        `e.g. "hr@20 >= 0.5" or "mrr@20 >= champion - 0.01" (metrics: ${GATE_METRICS.join(", ")}; ` +
+        `e.g. "hr@20 >= 0.5", "hr@20 > best-baseline" or "mrr@20 >= champion - 0.01" (metrics: ${GATE_METRICS.join(", ")}; ` +
         `references: ${GATE_REFERENCES.join(", ")}; operators: ${GATE_COMPARATORS.join(" ")})`,
     );
   }
 }
 
 const CHECK_PATTERN =
-  /^\s*([a-z]+)@(\d+)\s*(>=|<=|>|<)\s*(?:(-?\d+(?:\.\d+)?)|([a-z]+)\s*(?:([+-])\s*(\d+(?:\.\d+)?))?)\s*$/;
+  /^\s*([a-z]+)@(\d+)\s*(>=|<=|>|<)\s*(?:(-?\d+(?:\.\d+)?)|([a-z]+(?:-[a-z]+)*)\s*(?:([+-])\s*(\d+(?:\.\d+)?))?)\s*$/;
 
 export function parseGateCheck(source: string): GateCheck {
   const match = CHECK_PATTERN.exec(source);

@@ -1,17 +1,35 @@
 import type { GateCheckResult } from "../pipeline/contracts.ts";
 import type { Interval } from "./bootstrap.ts";
-import { type GateCheck, type GateComparator, type GateReference, parseGate } from "./gate-expression.ts";
+import {
+  type BaselineName,
+  type GateCheck,
+  type GateComparator,
+  type GateReference,
+  parseGate,
+} from "./gate-expression.ts";
 import { metricKey } from "./metrics.ts";
 
 /** What the gate's checks are evaluated against. Metric keys are `hr@20`, `coverage@10`, … */
 export interface GateValues {
   readonly challenger: Readonly<Record<string, number>>;
   /** Baselines scored on the same points; a missing one makes its checks fail with the reason in `missing`. */
-  readonly baselines: Partial<Record<Exclude<GateReference, "champion">, Readonly<Record<string, number>>>>;
+  readonly baselines: Partial<Record<BaselineName, Readonly<Record<string, number>>>>;
+  /**
+   * Per metric key, the strongest baseline by that metric and the paired-bootstrap interval of
+   * challenger − it on the same points. Without an entry, `best-baseline` checks compare point values.
+   */
+  readonly bestBaselines?: Readonly<Record<string, BestBaseline>>;
   /** Why a baseline was not computed (e.g. "sknn: skipped, 40M training events exceed the limit"). */
   readonly missing?: Partial<Record<GateReference, string>>;
   /** The model serving now; absent when nothing serves yet. */
   readonly champion?: ChampionValues;
+}
+
+export interface BestBaseline {
+  readonly name: BaselineName;
+  readonly value: number;
+  /** Paired-bootstrap interval of challenger − this baseline. */
+  readonly difference?: Interval;
 }
 
 export interface ChampionValues {
@@ -112,6 +130,65 @@ function championCheck(
   };
 }
 
+/** The strongest baseline by `key`, from the paired figures when the suite computed them. */
+function bestBaselineOf(key: string, values: GateValues): BestBaseline | undefined {
+  const paired = values.bestBaselines?.[key];
+  if (paired) return paired;
+  let best: BestBaseline | undefined;
+  for (const [name, metrics] of Object.entries(values.baselines) as [BaselineName, Record<string, number>][]) {
+    const value = metrics?.[key];
+    if (value !== undefined && (!best || value > best.value)) best = { name, value };
+  }
+  return best;
+}
+
+/**
+ * A check against the run's strongest baseline by the check's metric, judged like the champion: a
+ * "better than" check needs the paired interval's lower bound to clear the margin, so a model that
+ * is only as good as V-SkNN on the test day does not pass `hr@20 > best-baseline`.
+ */
+function bestBaselineCheck(
+  check: GateCheck,
+  key: string,
+  value: number,
+  margin: number,
+  values: GateValues,
+): GateCheckResult {
+  const best = bestBaselineOf(key, values);
+  if (!best) {
+    return {
+      name: check.source,
+      value,
+      threshold: 0,
+      passed: false,
+      detail: `no baseline has ${key}: ${Object.values(values.missing ?? {}).join("; ") || "none was computed"}`,
+    };
+  }
+  const threshold = best.value + margin;
+  if (!best.difference) {
+    return {
+      name: check.source,
+      value,
+      threshold,
+      passed: compare(value, check.comparator, threshold),
+      detail: `${key} ${format(value)} ${check.comparator} best baseline ${best.name} ${format(best.value)} ${signed(margin)} = ${format(threshold)} (point values, no interval)`,
+    };
+  }
+  const interval = best.difference;
+  const bound = check.comparator.startsWith(">") ? interval.lower : interval.upper;
+  const side = check.comparator.startsWith(">") ? "lower" : "upper";
+  return {
+    name: check.source,
+    value,
+    threshold,
+    passed: compare(bound, check.comparator, margin),
+    detail:
+      `model − ${best.name} (the best baseline by ${key}, ${format(best.value)}) ${signed(interval.mean)} ` +
+      `(${Math.round(interval.confidence * 100)}% CI ${signed(interval.lower)}..${signed(interval.upper)}); ` +
+      `${side} bound ${signed(bound)} ${check.comparator} ${signed(margin)}`,
+  };
+}
+
 /**
  * Evaluates the gate's checks: the metric on the left is the challenger's; the right is a number,
  * a baseline's value on the same points plus a margin, or the champion (see `championCheck`).
@@ -143,6 +220,7 @@ export function evaluateGate(checks: readonly (GateCheck | string)[], values: Ga
     }
     const { reference, margin } = check.operand;
     if (reference === "champion") return championCheck(check, key, value, margin, values);
+    if (reference === "best-baseline") return bestBaselineCheck(check, key, value, margin, values);
     const baseline = values.baselines[reference]?.[key];
     if (baseline === undefined) {
       return {

@@ -126,3 +126,16 @@ export function hitsBySlice(
   }
   return rows;
 }
+
+/**
+ * The Wilson score interval of a proportion (`hits` of `n`), 95% by default: unlike the normal
+ * approximation it stays inside [0, 1] and is honest for the small buckets a slice can have.
+ */
+export function wilsonInterval(hits: number, n: number, z = 1.959964): { lower: number; upper: number } {
+  if (n <= 0) return { lower: 0, upper: 1 };
+  const p = hits / n;
+  const denominator = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / denominator;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / denominator;
+  return { lower: Math.max(0, centre - half), upper: Math.min(1, centre + half) };
+}

@@ -1,12 +1,13 @@
 import { CooccurrenceRecommender } from "../baselines/cooccurrence.ts";
 import { countItems, PopularityRecommender } from "../baselines/popularity.ts";
 import { type SknnOptions, SknnRecommender, type TimedSession } from "../baselines/sknn.ts";
+import { MAX_NEIGHBOUR_SESSIONS } from "../model/neighbours.ts";
 import type { Recommender } from "../model/recommender.ts";
 import { type BehaviouralTest, type BehaviouralTestName, runBehaviouralTests } from "./behavioural.ts";
 import { bootstrapMeans, type Interval, pairedDifferences, seededRandom } from "./bootstrap.ts";
 import type { Champion } from "./champion.ts";
-import { type ChampionValues, evaluateGate, type GateEvaluation } from "./gate.ts";
-import { type GateReference, parseGate } from "./gate-expression.ts";
+import { type BestBaseline, type ChampionValues, evaluateGate, type GateEvaluation } from "./gate.ts";
+import { type BaselineName, type GateReference, parseGate } from "./gate-expression.ts";
 import {
   DEFAULT_KS,
   metricKey,
@@ -19,6 +20,7 @@ import {
   type TestPoint,
   testPoints,
 } from "./metrics.ts";
+import { compareProfiles, type DataDrift, type DataProfile, profileData } from "./profile.ts";
 import {
   attributeSlice,
   hitsBySlice,
@@ -42,6 +44,13 @@ export interface SuiteOptions {
   readonly maxPoints?: number;
   /** Most recent prefix items a point keeps. @default 50 */
   readonly maxPrefixLength?: number;
+  /**
+   * The baselines are fitted on at most this many training sessions, the most recent ones (the
+   * served model's kNN keeps as many). Bounds the Lambda's memory: the baselines' indexes over the
+   * training split grew by about 180 MiB per 100k sessions in the benchmark, so a full RSC15 window
+   * (8M sessions) would not fit in 10 GB (docs/infra.md, "At scale"). @default MAX_NEIGHBOUR_SESSIONS (500,000)
+   */
+  readonly maxTrainingSessions?: number;
   /** Resamples of the champion differences (and of the chart's intervals, budget permitting). @default 1000 */
   readonly bootstrapResamples?: number;
   /** Points × series × resamples allowed for the chart's per-recommender intervals. @default 300000000 */
@@ -68,6 +77,8 @@ export interface SuiteInput {
   readonly champion?: { readonly info: Champion; readonly recommender?: Recommender; readonly loadError?: string };
   /** Product attributes by SKU (category, price bucket…), when a products table exists. */
   readonly itemAttributes?: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** The data profile of the previous run (the run of the model serving now), to measure drift against. */
+  readonly previousProfile?: { readonly profile: DataProfile; readonly runId?: string };
   readonly options?: SuiteOptions;
 }
 
@@ -116,14 +127,80 @@ export interface EvaluationSummary {
   readonly challenger: RecommenderSummary;
   readonly baselines: RecommenderSummary[];
   readonly champion: ChampionSummary | null;
+  /**
+   * Per metric key a `best-baseline` check uses: the strongest baseline by that metric and the
+   * paired-bootstrap interval of challenger − it (none for coverage, which is not a per-point mean).
+   */
+  readonly bestBaselines: Record<string, BestBaseline>;
   readonly slices: SliceRow[];
   readonly behavioural: BehaviouralTest[];
   readonly gate: GateEvaluation;
+  /** Sessions per day, session length, cold items, top items of this run's data. */
+  readonly profile?: DataProfile;
+  /** The profile against the previous run's, when one was found. */
+  readonly drift?: DataDrift;
+  /** A few test points with the model's top-k: what a hit and a miss look like. */
+  readonly examples?: WorkedExample[];
   readonly notes: string[];
   readonly seconds: number;
 }
 
+export interface WorkedExample {
+  /** The last items of the session before the target, oldest first. */
+  readonly prefix: readonly string[];
+  /** Items of the prefix left out of `prefix`, at its start. */
+  readonly omitted: number;
+  readonly target: string;
+  /** The model's top `k`, best first. */
+  readonly recommendations: readonly string[];
+  /** 1-based rank of the target in `recommendations`, or null for a miss. */
+  readonly rank: number | null;
+}
+
+/** Worked examples in the report, and the items of each shown. */
+const EXAMPLES = 5;
+const EXAMPLE_PREFIX_ITEMS = 5;
+
+/** A few points spread over the test split (seeded), with the model's top-k for each. */
+async function workedExamples(
+  model: Recommender,
+  points: readonly TestPoint[],
+  k: number,
+  seed: number,
+): Promise<WorkedExample[]> {
+  const random = seededRandom(seed + 1);
+  const chosen = new Set<number>();
+  for (let attempt = 0; attempt < EXAMPLES * 10 && chosen.size < Math.min(EXAMPLES, points.length); attempt++)
+    chosen.add(Math.floor(random() * points.length));
+  const picked = [...chosen].sort((a, b) => a - b).map((index) => points[index] as TestPoint);
+  const lists = await model.recommend(
+    picked.map((point) => point.prefix),
+    k,
+  );
+  return picked.map((point, index) => {
+    const recommendations = (lists[index] ?? []).map((recommendation) => recommendation.sku);
+    const position = recommendations.indexOf(point.target);
+    return {
+      prefix: point.prefix.slice(-EXAMPLE_PREFIX_ITEMS),
+      omitted: Math.max(0, point.prefix.length - EXAMPLE_PREFIX_ITEMS),
+      target: point.target,
+      recommendations,
+      rank: position < 0 ? null : position + 1,
+    };
+  });
+}
+
 const POINT_METRICS: PointMetric[] = ["hr", "mrr", "ndcg"];
+
+/** The `limit` most recent sessions by start time (ties and untimed sessions keep their order). */
+function mostRecentSessions(sessions: readonly TimedSession[], limit: number): readonly TimedSession[] {
+  if (sessions.length <= limit) return sessions;
+  return sessions
+    .map((session, index) => ({ session, index }))
+    .sort((a, b) => (a.session.session_start_ms ?? 0) - (b.session.session_start_ms ?? 0) || a.index - b.index)
+    .slice(-limit)
+    .map(({ session }) => session);
+}
 
 function samplePoints(points: TestPoint[], max: number, seed: number): TestPoint[] {
   if (points.length <= max) return points;
@@ -192,15 +269,21 @@ export async function runEvaluationSuite(input: SuiteInput): Promise<EvaluationS
   if (points.length < allPoints.length) {
     notes.push(`${allPoints.length} test points; a seeded uniform sample of ${points.length} was scored.`);
   }
-  const itemCounts = countItems(input.trainSessions);
-  const trainingEvents = input.trainSessions.reduce((sum, session) => sum + sessionItems(session).length, 0);
+  const trainSessions = mostRecentSessions(input.trainSessions, options.maxTrainingSessions ?? MAX_NEIGHBOUR_SESSIONS);
+  if (trainSessions.length < input.trainSessions.length) {
+    notes.push(
+      `${input.trainSessions.length} training sessions; the baselines were fitted on the ${trainSessions.length} most recent.`,
+    );
+  }
+  const itemCounts = countItems(trainSessions);
+  const trainingEvents = trainSessions.reduce((sum, session) => sum + sessionItems(session).length, 0);
   const scoreOptions = { ks, itemCounts, batchSize: options.batchSize ?? 512 };
 
   log("Scoring the challenger", { points: points.length, recommender: input.challenger.name });
   const challenger = await scoreRecommender(input.challenger, points, scoreOptions);
 
-  const cooccurrence = CooccurrenceRecommender.fromSessions(input.trainSessions);
-  const baselineRecommenders: Recommender[] = [PopularityRecommender.fromSessions(input.trainSessions), cooccurrence];
+  const cooccurrence = CooccurrenceRecommender.fromSessions(trainSessions);
+  const baselineRecommenders: Recommender[] = [PopularityRecommender.fromSessions(trainSessions), cooccurrence];
   const missing: Partial<Record<GateReference, string>> = {};
   const maxSknnEvents = options.maxSknnEvents ?? 20_000_000;
   if (options.sknn === false) {
@@ -208,7 +291,7 @@ export async function runEvaluationSuite(input: SuiteInput): Promise<EvaluationS
   } else if (trainingEvents > maxSknnEvents) {
     missing.sknn = `V-SkNN skipped: ${trainingEvents} training events exceed the limit of ${maxSknnEvents}`;
   } else {
-    baselineRecommenders.push(new SknnRecommender(input.trainSessions, options.sknn || {}));
+    baselineRecommenders.push(new SknnRecommender(trainSessions, options.sknn || {}));
   }
   if (missing.sknn) notes.push(missing.sknn);
   const baselines: ScoredRecommender[] = [];
@@ -257,6 +340,30 @@ export async function runEvaluationSuite(input: SuiteInput): Promise<EvaluationS
       );
       labels.push(`difference|${metricKey(metric, k)}`);
     }
+  }
+  // `best-baseline`: per checked metric, the strongest baseline on today's points, judged like the champion.
+  const bestBaselines: Record<string, BestBaseline> = {};
+  for (const check of gateChecks) {
+    if (check.operand.kind !== "reference" || check.operand.reference !== "best-baseline") continue;
+    const key = metricKey(check.metric, check.k);
+    if (bestBaselines[key]) continue;
+    const best = baselines.reduce<ScoredRecommender | undefined>(
+      (leader, baseline) =>
+        (baseline.metrics[key] ?? Number.NEGATIVE_INFINITY) > (leader?.metrics[key] ?? Number.NEGATIVE_INFINITY)
+          ? baseline
+          : leader,
+      undefined,
+    );
+    if (!best || best.metrics[key] === undefined) continue;
+    bestBaselines[key] = { name: best.name as BaselineName, value: best.metrics[key] };
+    if (check.metric === "coverage") continue;
+    differenceSeries.push(
+      pairedDifferences(
+        perPointValues(challenger.ranks, check.metric, check.k),
+        perPointValues(best.ranks, check.metric, check.k),
+      ),
+    );
+    labels.push(`best-baseline|${key}`);
   }
   // The paired differences decide champion checks: always the full resample count. The intervals
   // drawn on the chart share a work budget, so 100k points × 5 recommenders stays in seconds.
@@ -345,8 +452,13 @@ export async function runEvaluationSuite(input: SuiteInput): Promise<EvaluationS
         differences: champion.differences,
       }
     : undefined;
+  for (const [key, interval] of Object.entries(intervalsOf("best-baseline"))) {
+    const best = bestBaselines[key];
+    if (best) bestBaselines[key] = { ...best, difference: interval };
+  }
   const gate = evaluateGate(gateChecks, {
     challenger: challenger.metrics,
+    bestBaselines,
     baselines: Object.fromEntries(baselines.map((baseline) => [baseline.name, baseline.metrics])),
     missing,
     ...(championValues ? { champion: championValues } : {}),
@@ -370,19 +482,28 @@ export async function runEvaluationSuite(input: SuiteInput): Promise<EvaluationS
     ...(options.behaviouralThresholds ? { thresholds: options.behaviouralThresholds } : {}),
   });
 
+  const profile = profileData(input.trainSessions, input.testSessions);
+  const examples = await workedExamples(input.challenger, points, primaryK, seed);
+
   return {
     ks,
     primaryK,
+    profile,
+    ...(input.previousProfile
+      ? { drift: compareProfiles(profile, input.previousProfile.profile, input.previousProfile.runId) }
+      : {}),
+    examples,
     points: {
       total: allPoints.length,
       scored: points.length,
       testSessions: input.testSessions.length,
       sampled: points.length < allPoints.length,
     },
-    training: { sessions: input.trainSessions.length, events: trainingEvents, items: itemCounts.size },
+    training: { sessions: trainSessions.length, events: trainingEvents, items: itemCounts.size },
     challenger: summarize(CHALLENGER_LABEL, challenger, "challenger"),
     baselines: baselines.map((baseline) => summarize(baseline.name, baseline, "baseline")),
     champion,
+    bestBaselines,
     slices: hitsBySlice(points, ranksByLabel, primaryK, slices),
     behavioural,
     gate,

@@ -2,7 +2,6 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as tf from "@tensorflow/tfjs";
 import * as tar from "tar";
 import { FileSystemArtifactStore } from "../artifacts/filesystem.ts";
 import { SKNN_WEIGHTINGS } from "../baselines/sknn.ts";
@@ -19,6 +18,7 @@ import {
 import { ArtifactStoreIOHandler, MODEL_JSON, WEIGHTS_BIN } from "./io-handler.ts";
 import type { ModelMetadata } from "./load.ts";
 import { type NeighbourSettings, SessionNeighbours } from "./neighbours.ts";
+import * as tf from "./tf.ts";
 import type { TrainingResult } from "./training.ts";
 import { ItemVocabulary, type VocabularyJson } from "./vocabulary.ts";
 

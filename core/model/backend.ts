@@ -4,8 +4,8 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import * as tf from "@tensorflow/tfjs";
 import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import * as tf from "./tf.ts";
 
 /**
  * Run-time backend choice: `tensorflow` (tfjs-node-gpu or tfjs-node — only installed in the training

@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "./tf.ts";
 
 /**
  * Row lookup whose gradient is a `tf.scatterND` (duplicates summed) instead of TF.js's stock

@@ -1,7 +1,7 @@
-import * as tf from "@tensorflow/tfjs";
 import { gatherRows, matMul, scatterDense } from "./embedding.ts";
 import type { SeededRandom } from "./random.ts";
 import type { SessionItemPairs } from "./session-items.ts";
+import * as tf from "./tf.ts";
 
 /**
  * The session model: item embedding → GRU → tied output over the catalogue.

@@ -1,5 +1,5 @@
-import * as tf from "@tensorflow/tfjs";
 import type { ArtifactStore } from "../ports/artifact-store.ts";
+import * as tf from "./tf.ts";
 
 export const MODEL_JSON = "model.json";
 export const WEIGHTS_BIN = "weights.bin";

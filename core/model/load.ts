@@ -1,4 +1,3 @@
-import * as tf from "@tensorflow/tfjs";
 import type { TrainingParameters } from "../pipeline/execution-input.ts";
 import type { ArtifactStore } from "../ports/artifact-store.ts";
 import type { Recommendation } from "../ports/model-host.ts";
@@ -6,6 +5,7 @@ import { loadModelFolder, type ModelBundle, unpackModelArchive } from "./artifac
 import { ensureBackend } from "./backend.ts";
 import type { Recommender } from "./recommender.ts";
 import { SessionRecommender } from "./session-recommender.ts";
+import * as tf from "./tf.ts";
 import type { BlendValidation, ValidationMetrics } from "./training-metrics.ts";
 
 /** What `model.tar.gz` says about itself (`metadata.json` in the archive). */

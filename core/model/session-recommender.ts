@@ -1,9 +1,9 @@
-import * as tf from "@tensorflow/tfjs";
 import type { Recommendation } from "../ports/model-host.ts";
 import type { SessionModel } from "./gru4rec.ts";
 import type { LoadedModel, ModelMetadata } from "./load.ts";
 import type { SessionNeighbours } from "./neighbours.ts";
 import { sessionItemPairs } from "./session-items.ts";
+import * as tf from "./tf.ts";
 import type { ItemVocabulary } from "./vocabulary.ts";
 
 /**

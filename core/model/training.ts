@@ -1,4 +1,3 @@
-import * as tf from "@tensorflow/tfjs";
 import type { TimedSession } from "../baselines/sknn.ts";
 import { hitRate, meanReciprocalRank } from "../evaluation/metrics.ts";
 import type { TrainingParameters } from "../pipeline/execution-input.ts";
@@ -8,6 +7,7 @@ import { createModelWeights, type ModelConfig, parameterCount, SessionModel, WEI
 import { BlendTuner, NEIGHBOUR_DEFAULTS, SessionNeighbours } from "./neighbours.ts";
 import { SeededRandom } from "./random.ts";
 import { sessionItemPairs } from "./session-items.ts";
+import * as tf from "./tf.ts";
 import type { BlendValidation, EpochMetrics, ValidationMetrics } from "./training-metrics.ts";
 import { ItemVocabulary } from "./vocabulary.ts";
 

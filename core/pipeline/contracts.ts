@@ -59,6 +59,8 @@ export interface DbtRunState {
   readonly finished: boolean;
   /** The poll deadline (ISO time) set at start from the configured timeout. */
   readonly deadline: string;
+  /** The execution's redrive count the deadline was set under (core/pipeline/poll-budget.ts). */
+  readonly redriveCount?: number;
   readonly timedOut: boolean;
   readonly message?: string;
 }
@@ -93,6 +95,12 @@ export interface ExtractState {
   readonly finished: boolean;
   readonly manifestUri: string;
   readonly manifest?: DataManifest;
+  /** The statistics query counting the unloaded splits, once the unload has succeeded (Snowflake). */
+  readonly statisticsQueryId?: string;
+  /** The extract's deadline (ISO time) when it has a timeout (core/pipeline/poll-budget.ts). */
+  readonly deadline?: string;
+  /** The execution's redrive count the deadline was set under. */
+  readonly redriveCount?: number;
 }
 
 export interface TrainingJobResult {
@@ -165,6 +173,8 @@ export interface DeploymentState {
   readonly finished: boolean;
   readonly succeeded: boolean;
   readonly deadline: string;
+  /** The execution's redrive count the deadline was set under (core/pipeline/poll-budget.ts). */
+  readonly redriveCount?: number;
   readonly timedOut: boolean;
   readonly failureReason?: string;
 }

@@ -8,6 +8,8 @@ export interface QueryOptions {
   readonly binds?: readonly SqlValue[];
   /** Shown in the warehouse's query history (Snowflake QUERY_TAG); carries the execution name. */
   readonly tag?: string;
+  /** The warehouse cancels the statement after this long (Snowflake STATEMENT_TIMEOUT_IN_SECONDS). @default the warehouse's own */
+  readonly timeoutSeconds?: number;
 }
 
 export type QueryStatus =

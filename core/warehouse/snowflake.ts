@@ -116,7 +116,18 @@ function statementOptions(sql: string, options: QueryOptions): snowflake.Stateme
     ...(options.binds && options.binds.length > 0 ? { binds: options.binds.map(toBind) } : {}),
     // The driver sends a connection-level queryTag the same way: as the statement's QUERY_TAG
     // parameter. Per statement, because a warm Lambda's connection serves many executions.
-    ...(options.tag ? { parameters: { QUERY_TAG: options.tag.slice(0, 2000) } } : {}),
+    // STATEMENT_TIMEOUT_IN_SECONDS is a session parameter Snowflake also takes per statement: past
+    // it the statement is cancelled ("Statement reached its statement timeout and was canceled").
+    ...(options.tag || options.timeoutSeconds !== undefined
+      ? {
+          parameters: {
+            ...(options.tag ? { QUERY_TAG: options.tag.slice(0, 2000) } : {}),
+            ...(options.timeoutSeconds !== undefined
+              ? { STATEMENT_TIMEOUT_IN_SECONDS: Math.ceil(options.timeoutSeconds) }
+              : {}),
+          },
+        }
+      : {}),
   };
 }
 

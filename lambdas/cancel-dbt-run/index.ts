@@ -1,15 +1,14 @@
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import { dbtCloudTransformerFromEnvironment } from "../shared/dbt-run.ts";
+import { createPowertools, instrumentHandler } from "../shared/powertools.ts";
 import { createCancelDbtRunHandler } from "./handler.ts";
 
-const logger = new Logger({ serviceName: "cancel-dbt-run" });
-// Traces the dbt Cloud calls (Tracer captures fetch) when the function has active tracing.
-new Tracer({ serviceName: "cancel-dbt-run" });
+// Logger, Tracer (which also traces the fetch calls of dbt Cloud's client) and Metrics, once per container.
+const powertools = createPowertools("cancel-dbt-run");
+const { logger } = powertools;
 const cancelDbtRun = createCancelDbtRunHandler({ transformer: dbtCloudTransformerFromEnvironment() });
 
-export const handler = async (event: unknown) => {
+export const handler = instrumentHandler(powertools, async (event: unknown) => {
   const state = await cancelDbtRun(event);
   logger.info("dbt run", { runId: state.runId, runUrl: state.runUrl, status: state.status, timedOut: state.timedOut });
   return state;
-};
+});

@@ -1,13 +1,13 @@
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Tracer } from "@aws-lambda-powertools/tracer";
+import { createPowertools, instrumentHandler } from "../shared/powertools.ts";
 import { extractDependenciesFromEnvironment } from "../start-extract/environment.ts";
 import { createCheckExtractHandler } from "./handler.ts";
 
-const logger = new Logger({ serviceName: "check-extract" });
-new Tracer({ serviceName: "check-extract" });
+// Logger, Tracer and Metrics, once per container.
+const powertools = createPowertools("check-extract");
+const { logger } = powertools;
 const checkExtract = createCheckExtractHandler(extractDependenciesFromEnvironment());
 
-export const handler = async (event: unknown) => {
+export const handler = instrumentHandler(powertools, async (event: unknown) => {
   const state = await checkExtract(event);
   logger.info("extract", {
     queryId: state.queryId,
@@ -17,4 +17,4 @@ export const handler = async (event: unknown) => {
       : {}),
   });
   return state;
-};
+});

@@ -1,14 +1,15 @@
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import { SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import { SageMakerModelHost } from "../../core/deploy/sagemaker-model-host.ts";
 import { parsePositiveInteger } from "../../core/deploy/settings.ts";
 import { requireEnv } from "../shared/env.ts";
+import { recordDeployedVersion } from "../shared/pipeline-metrics.ts";
+import { createPowertools, instrumentHandler } from "../shared/powertools.ts";
 import { createCleanUpDeploymentsHandler } from "./handler.ts";
 
-const logger = new Logger({ serviceName: "clean-up-deployments" });
-const tracer = new Tracer({ serviceName: "clean-up-deployments" });
+// Logger, Tracer and Metrics, once per container.
+const powertools = createPowertools("clean-up-deployments");
+const { logger, tracer, metrics } = powertools;
 const cleanUp = createCleanUpDeploymentsHandler({
   cleaner: new SageMakerModelHost({
     sagemaker: tracer.captureAWSv3Client(new SageMakerClient({})),
@@ -18,8 +19,14 @@ const cleanUp = createCleanUpDeploymentsHandler({
   keep: parsePositiveInteger(requireEnv("PMS_KEEP_DEPLOYMENTS"), "PMS_KEEP_DEPLOYMENTS"),
 });
 
-export const handler = async (event: unknown) => {
-  const result = await cleanUp(event);
-  logger.info("Old deployments cleaned up", { ...result });
-  return result;
-};
+// The last step of a successful deployment: the version it leaves serving becomes a metric.
+export const handler = instrumentHandler(
+  powertools,
+  async (event: unknown) => {
+    const result = await cleanUp(event);
+    const deployedVersion = recordDeployedVersion(metrics, event);
+    logger.info("Old deployments cleaned up", { ...result, deployedVersion });
+    return result;
+  },
+  { emitsMetrics: true },
+);

@@ -2,8 +2,9 @@ import { z } from "zod";
 import { readSessions } from "../../core/data/session-parquet.ts";
 import type { Champion, ChampionSource } from "../../core/evaluation/champion.ts";
 import { productsPrefix, readItemAttributes } from "../../core/evaluation/item-attributes.ts";
+import { readPreviousProfile } from "../../core/evaluation/profile.ts";
 import { type ReportMetadata, writeReport } from "../../core/evaluation/report/index.ts";
-import { runEvaluationSuite, type SuiteOptions } from "../../core/evaluation/suite.ts";
+import { type EvaluationSummary, runEvaluationSuite, type SuiteOptions } from "../../core/evaluation/suite.ts";
 import type { ModelMetadata } from "../../core/model/load.ts";
 import type { Recommender } from "../../core/model/recommender.ts";
 import type { TrainingMetrics } from "../../core/model/training-metrics.ts";
@@ -52,6 +53,8 @@ export interface EvaluateDependencies {
   readonly loadModel: (store: ArtifactStore, modelUri: string) => Promise<EvaluatedModel>;
   readonly options?: SuiteOptions;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** Told what was measured once the report is written (the Lambda emits it as CloudWatch metrics). */
+  readonly record?: (summary: EvaluationSummary, trainingMetrics: TrainingMetrics | undefined) => void;
   readonly now?: () => Date;
 }
 
@@ -122,6 +125,9 @@ export function createEvaluateHandler(deps: EvaluateDependencies) {
         ]),
       );
 
+      const previousProfile = championInput?.info.modelUri
+        ? await readPreviousProfile(deps.store, championInput.info.modelUri)
+        : undefined;
       const summary = await step("Scoring", () =>
         runEvaluationSuite({
           challenger: model,
@@ -130,6 +136,7 @@ export function createEvaluateHandler(deps: EvaluateDependencies) {
           gate: run.gate,
           ...(championInput ? { champion: championInput } : {}),
           ...(itemAttributes ? { itemAttributes } : {}),
+          ...(previousProfile ? { previousProfile } : {}),
           options: { ...deps.options, log },
         }),
       );
@@ -151,6 +158,7 @@ export function createEvaluateHandler(deps: EvaluateDependencies) {
         generatedAt: (deps.now?.() ?? new Date()).toISOString(),
       };
       await step("Writing the report", () => writeReport(deps.store, uris, summary, metadata));
+      deps.record?.(summary, trainingMetrics);
       log("Evaluation written", { passed: summary.gate.passed, reportUri: uris.report, seconds: summary.seconds });
       return {
         passed: summary.gate.passed,

@@ -1,13 +1,13 @@
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import { SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { SageMakerModelRegistry } from "../../core/deploy/registry.ts";
 import { parseResourceTags } from "../../core/deploy/settings.ts";
 import { optionalEnv, requireEnv } from "../shared/env.ts";
+import { createPowertools, instrumentHandler } from "../shared/powertools.ts";
 import { createRegisterModelHandler } from "./handler.ts";
 
-const logger = new Logger({ serviceName: "register-model" });
-const tracer = new Tracer({ serviceName: "register-model" });
+// Logger, Tracer and Metrics, once per container.
+const powertools = createPowertools("register-model");
+const { logger, tracer } = powertools;
 const registerModel = createRegisterModelHandler({
   registry: new SageMakerModelRegistry({
     sagemaker: tracer.captureAWSv3Client(new SageMakerClient({})),
@@ -17,8 +17,8 @@ const registerModel = createRegisterModelHandler({
   }),
 });
 
-export const handler = async (event: unknown) => {
+export const handler = instrumentHandler(powertools, async (event: unknown) => {
   const registration = await registerModel(event);
   logger.info("Model version registered", { ...registration });
   return registration;
-};
+});

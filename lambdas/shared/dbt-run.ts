@@ -12,17 +12,25 @@ export const DbtRunStateSchema = z.looseObject({
   status: z.enum(["queued", "starting", "running", "success", "error", "cancelled"]),
   finished: z.boolean(),
   deadline: z.iso.datetime(),
+  redriveCount: z.number().int().min(0).optional(),
   timedOut: z.boolean(),
   message: z.string().optional(),
 });
 
-export function dbtRunState(run: TransformRun, deadline: string, timedOut: boolean): DbtRunState {
+export function dbtRunState(
+  run: TransformRun,
+  deadline: string | { readonly deadline: string; readonly redriveCount?: number },
+  timedOut: boolean,
+): DbtRunState {
+  const { deadline: at, redriveCount } =
+    typeof deadline === "string" ? { deadline, redriveCount: undefined } : deadline;
   return {
     runId: run.id,
     runUrl: run.url,
     status: run.status,
     finished: run.finished,
-    deadline,
+    deadline: at,
+    ...(redriveCount === undefined ? {} : { redriveCount }),
     timedOut,
     ...(run.message === undefined ? {} : { message: run.message }),
   };

@@ -1,5 +1,3 @@
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
@@ -7,10 +5,12 @@ import { S3ArtifactStore } from "../../core/artifacts/s3.ts";
 import { SageMakerModelHost } from "../../core/deploy/sagemaker-model-host.ts";
 import { parsePositiveInteger } from "../../core/deploy/settings.ts";
 import { optionalEnv, requireEnv } from "../shared/env.ts";
+import { createPowertools, instrumentHandler } from "../shared/powertools.ts";
 import { createSmokeTestHandler } from "./handler.ts";
 
-const logger = new Logger({ serviceName: "smoke-test" });
-const tracer = new Tracer({ serviceName: "smoke-test" });
+// Logger, Tracer and Metrics, once per container.
+const powertools = createPowertools("smoke-test");
+const { logger, tracer } = powertools;
 const smokeTest = createSmokeTestHandler({
   host: new SageMakerModelHost({
     sagemaker: tracer.captureAWSv3Client(new SageMakerClient({})),
@@ -24,9 +24,9 @@ const smokeTest = createSmokeTestHandler({
   },
 });
 
-export const handler = async (event: unknown) => {
+export const handler = instrumentHandler(powertools, async (event: unknown) => {
   const result = await smokeTest(event);
   if (result.passed) logger.info("Smoke test passed", { ...result });
   else logger.warn("Smoke test failed", { ...result });
   return result;
-};
+});

@@ -1,5 +1,3 @@
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import { SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import { SageMakerModelHost } from "../../core/deploy/sagemaker-model-host.ts";
@@ -10,10 +8,12 @@ import {
   parseResourceTags,
 } from "../../core/deploy/settings.ts";
 import { requireEnv } from "../shared/env.ts";
+import { createPowertools, instrumentHandler } from "../shared/powertools.ts";
 import { createStartDeploymentHandler } from "./handler.ts";
 
-const logger = new Logger({ serviceName: "start-deployment" });
-const tracer = new Tracer({ serviceName: "start-deployment" });
+// Logger, Tracer and Metrics, once per container.
+const powertools = createPowertools("start-deployment");
+const { logger, tracer } = powertools;
 const endpointName = requireEnv("PMS_ENDPOINT_NAME");
 const timeoutSeconds = parsePositiveInteger(requireEnv("PMS_DEPLOY_TIMEOUT_SECONDS"), "PMS_DEPLOY_TIMEOUT_SECONDS");
 const startDeployment = createStartDeploymentHandler({
@@ -32,8 +32,8 @@ const startDeployment = createStartDeploymentHandler({
   timeoutSeconds,
 });
 
-export const handler = async (event: unknown) => {
+export const handler = instrumentHandler(powertools, async (event: unknown) => {
   const deployment = await startDeployment(event);
   logger.info("Deployment started", { ...deployment });
   return deployment;
-};
+});

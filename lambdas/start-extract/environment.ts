@@ -1,5 +1,6 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { S3ArtifactStore } from "../../core/artifacts/s3.ts";
+import { parsePositiveInteger } from "../../core/deploy/settings.ts";
 import { parseSnowflakeKeySecret, SnowflakeWarehouse } from "../../core/warehouse/snowflake.ts";
 import { requireEnv } from "../shared/env.ts";
 import { readSecret } from "../shared/secrets.ts";
@@ -26,5 +27,9 @@ export function extractDependenciesFromEnvironment(env: NodeJS.ProcessEnv = proc
     warehouse,
     store: new S3ArtifactStore(new S3Client({})),
     stage: requireEnv("SNOWFLAKE_UNLOAD_STAGE", env),
+    timeoutSeconds: parsePositiveInteger(
+      requireEnv("SNOWFLAKE_EXTRACT_TIMEOUT_SECONDS", env),
+      "SNOWFLAKE_EXTRACT_TIMEOUT_SECONDS",
+    ),
   };
 }

@@ -119,6 +119,7 @@ export class PipelineLambdas extends Construct {
       SNOWFLAKE_SCHEMA: config.snowflake.schema,
       SNOWFLAKE_PRIVATE_KEY_SECRET_ID: config.snowflake.privateKeySecretName,
       SNOWFLAKE_UNLOAD_STAGE: config.snowflake.unloadStage,
+      SNOWFLAKE_EXTRACT_TIMEOUT_SECONDS: String(config.snowflake.extractTimeoutMinutes * 60),
     };
     const endpoint = { PMS_ENDPOINT_NAME: serving.endpointName };
 
@@ -213,7 +214,8 @@ export class PipelineLambdas extends Construct {
       "checkDeployment",
       "check-deployment",
       "Reads the endpoint's status during an update",
-      endpoint,
+      // The timeout restarts the update's deadline when the execution is redriven.
+      { ...endpoint, PMS_DEPLOY_TIMEOUT_SECONDS: String(config.sagemaker.deployTimeoutMinutes * 60) },
     );
     serving.grantDescribe(checkDeployment);
 

@@ -1,6 +1,4 @@
 import { ArnFormat, Duration, Stack } from "aws-cdk-lib";
-import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
-import * as cloudwatchActions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as events from "aws-cdk-lib/aws-events";
 import * as eventTargets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -29,15 +27,14 @@ export interface PipelineNotificationsProps {
 /**
  * Tells people how each run ended: the state machine's status changes go through the notify
  * Lambda (which turns the event into a readable message: execution, failed stage, cause, console
- * link) to an encrypted SNS topic with e-mail subscriptions. A CloudWatch alarm on failed
- * executions reaches the same topic even if the notify function itself is broken.
+ * link) to an encrypted SNS topic with e-mail subscriptions. PipelineMonitoring's alarms (failed,
+ * timed-out and aborted executions among them) reach the same topic even if notify itself is broken.
  */
 export class PipelineNotifications extends Construct {
   readonly topic: sns.Topic;
   readonly key: kms.Key;
   readonly notify: PipelineFunction;
   readonly rule: events.Rule;
-  readonly failedExecutionsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: PipelineNotificationsProps) {
     super(scope, id);
@@ -113,24 +110,5 @@ export class PipelineNotifications extends Construct {
       },
       targets: [new eventTargets.LambdaFunction(this.notify, { deadLetterQueue, retryAttempts: 4 })],
     });
-
-    this.failedExecutionsAlarm = new cloudwatch.Alarm(this, "ExecutionsFailed", {
-      alarmName: `${props.namePrefix}-pipeline-executions-failed`,
-      alarmDescription: "A pipeline execution failed, timed out or was aborted",
-      metric: new cloudwatch.MathExpression({
-        expression: "failed + timedOut + aborted",
-        usingMetrics: {
-          failed: props.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-          timedOut: props.stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-          aborted: props.stateMachine.metricAborted({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-        },
-        period: Duration.minutes(5),
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.failedExecutionsAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.topic));
   }
 }

@@ -8,6 +8,7 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { PIPELINE_ERRORS, STATE_KEYS } from "../../core/pipeline/contracts.ts";
+import { grantBatchJobControl } from "../constructs/batch-job-control.ts";
 import { acknowledgeNag, wildcardResource } from "../nag.ts";
 import type { PipelineFunctions } from "./pipeline-functions.ts";
 import { STATE_NAMES } from "./state-names.ts";
@@ -15,6 +16,7 @@ import {
   BATCH_TRANSIENT_ERRORS,
   ERROR_RESULT_PATH,
   LAMBDA_TASKS,
+  LAMBDA_TIMEOUT_ERRORS,
   LAMBDA_TRANSIENT_ERRORS,
   type LambdaTaskSpec,
 } from "./tasks.ts";
@@ -124,14 +126,10 @@ export class PipelineStateMachine extends Construct {
       },
     });
 
-    // The CDK's Batch integration grants SubmitJob and the EventBridge rule only. Step Functions also
-    // describes a .sync job while it runs and terminates it when the state times out or the
-    // execution stops ("IAM policies for AWS Batch", Step Functions developer guide: batch-iam.html).
-    // Job ids exist only at run time, hence no narrower resource.
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ["batch:DescribeJobs", "batch:TerminateJob"], resources: ["*"] }),
-    );
-
+    // The CDK's Batch integration grants SubmitJob and the EventBridge rule only; Step Functions also
+    // describes a .sync job while it runs and terminates it on timeout or abort: every .sync Batch task
+    // of the definition (both training jobs of the Parallel state).
+    grantBatchJobControl(this.stateMachine, this);
     this.acknowledgeGeneratedWildcards();
   }
 
@@ -490,7 +488,7 @@ export class PipelineStateMachine extends Construct {
       lambdaFunction: fn,
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
-      payload: overrides.payload,
+      payload: overrides.payload ?? (spec.redriveAwareKeys ? redriveAwarePayload(spec.redriveAwareKeys) : undefined),
       resultSelector: overrides.resultSelector,
       resultPath:
         spec.functionKey === "prepareRun"
@@ -507,6 +505,16 @@ export class PipelineStateMachine extends Construct {
       maxDelay: Duration.minutes(1),
       jitterStrategy: sfn.JitterType.FULL,
     });
+    if (spec.retriesTimeouts) {
+      // A warehouse call slower than the function's timeout (a cold warehouse) may well pass next time.
+      task.addRetry({
+        errors: [...LAMBDA_TIMEOUT_ERRORS],
+        interval: Duration.seconds(30),
+        maxAttempts: 2,
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+    }
     if (spec.busyErrors.length > 0) {
       // Another change to the endpoint is in progress: that takes minutes, not seconds.
       task.addRetry({
@@ -535,6 +543,14 @@ export class PipelineStateMachine extends Construct {
       resultPath: ERROR_RESULT_PATH,
     });
   }
+}
+
+/** The given state keys and the execution's redrive count: what a polling check needs to keep its deadline across a redrive. */
+function redriveAwarePayload(keys: readonly string[]): sfn.TaskInput {
+  return sfn.TaskInput.fromObject({
+    ...Object.fromEntries(keys.map((key) => [key, sfn.JsonPath.objectAt(`$.${key}`)])),
+    execution: { redriveCount: sfn.JsonPath.numberAt("$$.Execution.RedriveCount") },
+  });
 }
 
 /**

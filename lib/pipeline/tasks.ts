@@ -42,6 +42,13 @@ export interface LambdaTaskSpec {
   readonly payload: "state" | "prepareRunEvent";
   /** Errors that mean "busy, try again in a minute": retried with a slow back-off after the transient ones. */
   readonly busyErrors: readonly string[];
+  /** The function timing out is worth another attempt: an idempotent check whose warehouse call was slow. */
+  readonly retriesTimeouts: boolean;
+  /**
+   * A polling check: its payload carries `execution.redriveCount` (`$$.Execution.RedriveCount`) beside
+   * these state keys, so a redriven execution restarts the loop's deadline (core/pipeline/poll-budget.ts).
+   */
+  readonly redriveAwareKeys: readonly StateKey[] | null;
   /** Where the result lands (`$.<key>`); `null` when the state discards it. "Prepare the run" replaces the state with `{run}`. */
   readonly resultKey: StateKey | null;
   /**
@@ -58,17 +65,31 @@ function task(
   stateName: string,
   functionKey: keyof PipelineFunctions,
   resultKey: StateKey | null,
-  options: { payload?: LambdaTaskSpec["payload"]; busyErrors?: readonly string[] } = {},
+  options: {
+    payload?: LambdaTaskSpec["payload"];
+    busyErrors?: readonly string[];
+    retriesTimeouts?: boolean;
+    redriveAwareKeys?: readonly StateKey[];
+  } = {},
 ): LambdaTaskSpec {
   return {
     stateName,
     functionKey,
     payload: options.payload ?? "state",
     busyErrors: options.busyErrors ?? [],
+    retriesTimeouts: options.retriesTimeouts ?? false,
+    redriveAwareKeys: options.redriveAwareKeys ?? null,
     resultKey,
     wrapLocalResult: asIs,
   };
 }
+
+/**
+ * How Step Functions names a Lambda function that ran out of time: `Sandbox.Timedout`, or
+ * `Lambda.Unknown` on older runtimes ("Handle Lambda service exceptions",
+ * docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+ */
+export const LAMBDA_TIMEOUT_ERRORS = ["Sandbox.Timedout", "Lambda.Unknown"] as const;
 
 /** Thrown by the deployment handlers while the endpoint is creating, updating or being deleted (core/deploy/errors.ts). */
 export const ENDPOINT_BUSY_ERRORS = ["EndpointBusy"] as const;
@@ -76,17 +97,24 @@ export const ENDPOINT_BUSY_ERRORS = ["EndpointBusy"] as const;
 export const LAMBDA_TASKS = {
   prepareRun: task(STATE_NAMES.prepareRun, "prepareRun", STATE_KEYS.run, { payload: "prepareRunEvent" }),
   startDbtRun: task(STATE_NAMES.startDbtRun, "startDbtRun", STATE_KEYS.transform),
-  checkDbtRun: task(STATE_NAMES.checkDbtRun, "checkDbtRun", STATE_KEYS.transform),
+  checkDbtRun: task(STATE_NAMES.checkDbtRun, "checkDbtRun", STATE_KEYS.transform, {
+    redriveAwareKeys: [STATE_KEYS.run, STATE_KEYS.transform],
+  }),
   cancelDbtRun: task(STATE_NAMES.cancelDbtRun, "cancelDbtRun", null),
   startExtract: task(STATE_NAMES.startExtract, "startExtract", STATE_KEYS.extract),
-  checkExtract: task(STATE_NAMES.checkExtract, "checkExtract", STATE_KEYS.extract),
+  checkExtract: task(STATE_NAMES.checkExtract, "checkExtract", STATE_KEYS.extract, {
+    retriesTimeouts: true,
+    redriveAwareKeys: [STATE_KEYS.run, STATE_KEYS.extract],
+  }),
   evaluate: task(STATE_NAMES.evaluate, "evaluate", STATE_KEYS.evaluation),
   checkServedModel: task(STATE_NAMES.checkServedModel, "checkServedModel", STATE_KEYS.servedModelCheck),
   registerModel: task(STATE_NAMES.registerModel, "registerModel", STATE_KEYS.registration),
   startDeployment: task(STATE_NAMES.startDeployment, "startDeployment", STATE_KEYS.deployment, {
     busyErrors: ENDPOINT_BUSY_ERRORS,
   }),
-  checkDeployment: task(STATE_NAMES.checkEndpoint, "checkDeployment", STATE_KEYS.deployment),
+  checkDeployment: task(STATE_NAMES.checkEndpoint, "checkDeployment", STATE_KEYS.deployment, {
+    redriveAwareKeys: [STATE_KEYS.run, STATE_KEYS.deployment],
+  }),
   smokeTest: task(STATE_NAMES.smokeTest, "smokeTest", STATE_KEYS.smokeTest),
   rollBackDeployment: task(STATE_NAMES.rollBackEndpoint, "rollBackDeployment", null, {
     busyErrors: ENDPOINT_BUSY_ERRORS,
@@ -148,14 +176,18 @@ export const RETRYING_STATES = [
 ] as const;
 
 /**
- * The context object fields the definition reads (`$$.Execution.Name/Id`); aws-local-stepfunctions
+ * The context object fields the definition reads (`$$.Execution.Name/Id/RedriveCount`); aws-local-stepfunctions
  * only fills in `Input` and `StartTime`, so a local run passes the rest as `options.context`.
  */
-export function localExecutionContext(executionName: string): { Execution: { Name: string; Id: string } } {
+export function localExecutionContext(executionName: string): {
+  Execution: { Name: string; Id: string; RedriveCount: number };
+} {
   return {
     Execution: {
       Name: executionName,
       Id: `arn:aws:states:local:000000000000:execution:pipeline:${executionName}`,
+      // A local execution is never redriven.
+      RedriveCount: 0,
     },
   };
 }

@@ -162,7 +162,7 @@ describe("every example in the help texts and README.md", () => {
   it("finds the examples: every command with work to show has some, and README's quick start", async () => {
     const help = helpExamples();
     const sources = new Set(help.map((example) => example.source));
-    for (const command of ["run", "serve", "data generate", "data load", "start"])
+    for (const command of ["run", "serve", "data generate", "data load", "report", "start"])
       expect(sources, command).toContain(`pms ${command} --help`);
     const readme = await readmeExamples();
     expect(readme.map((example) => example.line)).toEqual(
@@ -232,6 +232,10 @@ describe("every example in the help texts and README.md", () => {
       for (const example of pick(help, (line) => line.startsWith("pms run"))) {
         const output = await run(example, helpHome);
         expect(output.stdout).toMatch(/SUCCEEDED/);
+      }
+      for (const example of pick(help, (line) => line.startsWith("pms report"))) {
+        const output = await run(example, helpHome);
+        expect(await readFile(output.stdout.trim(), "utf8")).toMatch(/^<!doctype html>/);
       }
       const serves = pick(help, (line) => line.startsWith("pms serve"));
       for (const example of [

@@ -296,6 +296,7 @@ describe("pipeline functions", () => {
       "SNOWFLAKE_SCHEMA",
       "SNOWFLAKE_PRIVATE_KEY_SECRET_ID",
       "SNOWFLAKE_UNLOAD_STAGE",
+      "SNOWFLAKE_EXTRACT_TIMEOUT_SECONDS",
     ];
     const expected: Record<string, string[]> = {
       "prepare-run": ["PMS_RUN_DEFAULTS"],
@@ -316,7 +317,7 @@ describe("pipeline functions", () => {
         "PMS_DEPLOY_TIMEOUT_SECONDS",
         "PMS_RESOURCE_TAGS",
       ],
-      "check-deployment": ["PMS_ENDPOINT_NAME"],
+      "check-deployment": ["PMS_ENDPOINT_NAME", "PMS_DEPLOY_TIMEOUT_SECONDS"],
       "smoke-test": ["PMS_ENDPOINT_NAME", "PMS_SMOKE_TEST_MAX_MS"],
       "roll-back-deployment": ["PMS_ENDPOINT_NAME"],
       "clean-up-deployments": ["PMS_ENDPOINT_NAME", "PMS_KEEP_DEPLOYMENTS"],
@@ -581,17 +582,60 @@ describe("notifications", () => {
   });
 
   it("alarms to the topic when an execution fails, times out or is aborted", () => {
-    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      AlarmName: "pms-pipeline-executions-failed",
-      Threshold: 1,
-      AlarmActions: [{ Ref: logicalId(synthesized.stack.notifications.topic) }],
-      Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: "failed + timedOut + aborted" }),
-        Match.objectLike({
-          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: "ExecutionsFailed" }) }),
-        }),
-      ]),
+    for (const metricName of ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"]) {
+      expect(alarmOn("AWS/States", metricName), metricName).toMatchObject({
+        Threshold: 0,
+        ComparisonOperator: "GreaterThanThreshold",
+        AlarmActions: [{ Ref: logicalId(synthesized.stack.notifications.topic) }],
+      });
+    }
+  });
+});
+
+/** The alarms cdk-monitoring-constructs makes watch one metric each, as `Metrics[0].MetricStat`. */
+function alarmOn(namespace: string, metricName: string): Record<string, unknown> | undefined {
+  return ofType("AWS::CloudWatch::Alarm")
+    .map(([, alarm]) => alarm.Properties)
+    .find((alarm) => {
+      const stat = (
+        alarm.Metrics as { MetricStat?: { Metric: { Namespace: string; MetricName: string } } }[] | undefined
+      )?.[0]?.MetricStat;
+      return stat?.Metric.Namespace === namespace && stat.Metric.MetricName === metricName;
     });
+}
+
+describe("monitoring (cdk-monitoring-constructs)", () => {
+  const topic = () => ({ Ref: logicalId(synthesized.stack.notifications.topic) });
+
+  it("alarms to the topic on training that nears the Batch job timeout, and on the endpoint's 5xx and p99 latency", () => {
+    // Training: three quarters of the 120-minute attempt timeout, on the metric Evaluate emits (service = its name).
+    const training = alarmOn("PostModernStack", "TrainingSeconds");
+    expect(training).toMatchObject({
+      Threshold: 90 * 60,
+      ComparisonOperator: "GreaterThanThreshold",
+      AlarmActions: [topic()],
+    });
+    expect(json(training?.Metrics)).toContain(
+      json({ Name: "service", Value: { Ref: logicalId(synthesized.stack.lambdas.functions.evaluate) } }),
+    );
+    expect(alarmOn("AWS/SageMaker", "Invocation5XXErrors")).toMatchObject({ Threshold: 1, AlarmActions: [topic()] });
+    const latency = alarmOn("AWS/SageMaker", "ModelLatency");
+    expect(latency).toMatchObject({ Threshold: 500_000, AlarmActions: [topic()] });
+    expect(json(latency?.Metrics)).toContain('"Stat":"p99"');
+    expect(json(latency?.Metrics)).toContain('{"Name":"EndpointName","Value":"pms-recommender"}');
+  });
+
+  it("draws one dashboard with the executions, the model's quality and version, the endpoint and every function", () => {
+    const dashboards = ofType("AWS::CloudWatch::Dashboard");
+    expect(dashboards).toHaveLength(1);
+    const body = json(dashboards[0]?.[1].Properties.DashboardBody);
+    for (const metric of ["HitRateAt20", "MrrAt20", "GatePassed", "TrainingSeconds", "DeployedModelVersion"]) {
+      expect(body, metric).toContain(metric);
+    }
+    expect(body).toContain("ExecutionsFailed");
+    expect(body).toContain("Invocation5XXErrors");
+    const functions = { ...synthesized.stack.lambdas.functions, notify: synthesized.stack.notifications.notify };
+    for (const [name, fn] of Object.entries(functions)) expect(body, name).toContain(logicalId(fn));
   });
 });
 

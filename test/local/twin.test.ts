@@ -1,10 +1,11 @@
-import { mkdtemp, readFile, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MAX_EXECUTION_INPUT_BYTES } from "../../core/pipeline/execution-input.ts";
 import { pmsHomeAt, runRecordPath } from "../../local/home.ts";
 import { createRecordingReporter } from "../../local/progress.ts";
+import { runLockPath, WarehouseBusyError } from "../../local/run-lock.ts";
 import { listRunRecords } from "../../local/run-record.ts";
 import { type LocalTwin, runLocalPipeline } from "../../local/twin.ts";
 
@@ -31,7 +32,7 @@ const definition = {
   States: { "Prepare the run": { Type: "Task", Resource: "arn:aws:states:::lambda:invoke", End: true } },
 };
 
-describe("runLocalPipeline refuses, before the engine, an input the cloud would not start", () => {
+describe("runLocalPipeline refuses before the engine starts: an input the cloud would not start, a busy $PMS_HOME", () => {
   it("over 256 KiB: the run fails naming the limit, and run.json does not hold the input", async () => {
     // Prepare: 50 MB of execution input.
     const twin = await untouchableTwin();
@@ -75,5 +76,25 @@ describe("runLocalPipeline refuses, before the engine, an input the cloud would 
     // Assess
     expect(record).toMatchObject({ status: "failed", error: { name: "InvalidExecutionInput" } });
     expect(record.error?.cause).toMatch(/nested more than 32 levels deep/);
+  });
+
+  it("while another run holds $PMS_HOME: WarehouseBusy naming it, before anything runs or is recorded", async () => {
+    // Prepare: a live process (this worker's parent) holds the lock for its run.
+    const twin = await untouchableTwin();
+    await mkdir(twin.home.root, { recursive: true });
+    await writeFile(
+      runLockPath(twin.home),
+      JSON.stringify({ pid: process.ppid, holder: "run local-0f0f0f", since: "2026-12-07T23:00:00.000Z" }),
+    );
+
+    // Act
+    const error = await runLocalPipeline({ twin, definition, input: {}, reporter: createRecordingReporter() }).catch(
+      (caught: unknown) => caught,
+    );
+
+    // Assess
+    expect(error).toBeInstanceOf(WarehouseBusyError);
+    expect((error as Error).message).toMatch(/run local-0f0f0f \(process \d+/);
+    expect(await listRunRecords(twin.home)).toEqual([]);
   });
 });

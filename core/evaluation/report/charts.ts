@@ -1,6 +1,9 @@
 import * as vega from "vega";
 import * as vegaLite from "vega-lite";
 import type { TrainingMetrics } from "../../model/training-metrics.ts";
+import { parseGate } from "../gate-expression.ts";
+import { metricKey } from "../metrics.ts";
+import { wilsonInterval } from "../slices.ts";
 import type { EvaluationSummary, RecommenderSummary } from "../suite.ts";
 
 /**
@@ -120,9 +123,15 @@ export function championDifferenceSpec(summary: EvaluationSummary): Spec | undef
   const differences = Object.entries(summary.champion?.differences ?? {});
   if (differences.length === 0) return undefined;
   const rows = differences.map(([metric, interval]) => ({ metric, ...interval }));
+  // The gate's champion checks (`hr@20 >= champion - 0.01`): the interval's lower bound must clear the margin.
+  const margins = parseGate(summary.gate.checks.map((check) => check.name)).flatMap((check) =>
+    check.operand.kind === "reference" && check.operand.reference === "champion"
+      ? [{ metric: metricKey(check.metric, check.k), margin: check.operand.margin }]
+      : [],
+  );
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: "Model − champion on today's points (paired bootstrap, 95%)",
+    title: "Model − champion on today's points (paired bootstrap, 95%); orange: the gate's margin",
     width: 420,
     height: { step: 28 },
     data: { values: rows },
@@ -147,37 +156,64 @@ export function championDifferenceSpec(summary: EvaluationSummary): Spec | undef
           },
         },
       },
+      ...(margins.length > 0
+        ? [
+            {
+              data: { values: margins },
+              mark: { type: "tick", color: "#bc4c00", thickness: 3, tooltip: true },
+              encoding: {
+                y: { field: "metric", type: "nominal" },
+                x: { field: "margin", type: "quantitative" },
+              },
+            },
+          ]
+        : []),
     ],
   } as Spec;
 }
 
-/** HR@k per bucket of one slice, grouped by recommender. */
+/** HR@k per bucket of one slice, grouped by recommender, with 95% Wilson intervals; each bucket says how many points it holds. */
 export function sliceSpec(summary: EvaluationSummary, slice: string): Spec {
   const rows = summary.slices
     .filter((row) => row.slice === slice)
     .flatMap((row) =>
-      Object.entries(row.hitRate).map(([recommender, hitRate]) => ({
-        bucket: row.bucket,
-        recommender,
-        hitRate,
-        points: row.points,
-      })),
+      Object.entries(row.hitRate).map(([recommender, hitRate]) => {
+        const interval = wilsonInterval(Math.round(hitRate * row.points), row.points);
+        return {
+          bucket: `${row.bucket} (n=${row.points})`,
+          recommender,
+          hitRate,
+          points: row.points,
+          lower: interval.lower,
+          upper: interval.upper,
+        };
+      }),
     );
   const buckets = [...new Set(rows.map((row) => row.bucket))];
   const labels = [...new Set(rows.map((row) => row.recommender))];
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: `HR@${summary.primaryK} by ${slice}`,
-    width: Math.max(260, buckets.length * labels.length * 9),
+    width: Math.max(260, buckets.length * labels.length * 11),
     height: 200,
     data: { values: rows },
-    mark: { type: "bar", tooltip: true },
     encoding: {
-      x: { field: "bucket", type: "nominal", sort: buckets, title: slice, axis: { labelAngle: 0 } },
+      x: { field: "bucket", type: "nominal", sort: buckets, title: `${slice} (points)`, axis: { labelAngle: -20 } },
       xOffset: { field: "recommender", type: "nominal", sort: labels },
-      y: { field: "hitRate", type: "quantitative", title: `HR@${summary.primaryK}` },
-      color: { field: "recommender", type: "nominal", scale: colourScale(labels), sort: labels, title: null },
     },
+    layer: [
+      {
+        mark: { type: "bar", tooltip: true },
+        encoding: {
+          y: { field: "hitRate", type: "quantitative", title: `HR@${summary.primaryK}` },
+          color: { field: "recommender", type: "nominal", scale: colourScale(labels), sort: labels, title: null },
+        },
+      },
+      {
+        mark: { type: "rule", color: "#111" },
+        encoding: { y: { field: "lower", type: "quantitative" }, y2: { field: "upper" } },
+      },
+    ],
   } as Spec;
 }
 
@@ -189,6 +225,13 @@ export function trainingCurvesSpec(metrics: TrainingMetrics): Spec {
     { epoch: epoch.epoch, metric: "mrr@20", value: epoch.validation["mrr@20"] },
   ]);
   const best = [{ epoch: metrics.bestEpoch }];
+  // The model kept is the GRU blended with the session kNN: its validation figures, at the kept epoch.
+  const kept = metrics.blend
+    ? [
+        { epoch: metrics.bestEpoch, metric: "hr@20", value: metrics.blend.hybrid["hr@20"] },
+        { epoch: metrics.bestEpoch, metric: "mrr@20", value: metrics.blend.hybrid["mrr@20"] },
+      ]
+    : [];
   const bestRule = {
     data: { values: best },
     mark: { type: "rule", color: "#1a7f37", strokeDash: [4, 3] },
@@ -222,10 +265,23 @@ export function trainingCurvesSpec(metrics: TrainingMetrics): Spec {
             mark: { type: "line", point: true, tooltip: true },
             encoding: {
               x: { field: "epoch", type: "quantitative", axis: { tickMinStep: 1 } },
-              y: { field: "value", type: "quantitative", title: "validation" },
+              y: { field: "value", type: "quantitative", title: "validation (lines: GRU alone)" },
               color: { field: "metric", type: "nominal", title: null },
             },
           },
+          ...(kept.length > 0
+            ? [
+                {
+                  data: { values: kept },
+                  mark: { type: "point", shape: "diamond", size: 140, filled: true, tooltip: true },
+                  encoding: {
+                    x: { field: "epoch", type: "quantitative" },
+                    y: { field: "value", type: "quantitative" },
+                    color: { field: "metric", type: "nominal", title: null },
+                  },
+                },
+              ]
+            : []),
           bestRule,
         ],
       },

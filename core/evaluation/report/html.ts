@@ -3,6 +3,14 @@ import type { TrainingMetrics } from "../../model/training-metrics.ts";
 import type { DataManifest } from "../../pipeline/contracts.ts";
 import type { EvaluationSummary, RecommenderSummary } from "../suite.ts";
 import { championDifferenceSpec, comparisonSpec, renderSvg, sliceSpec, trainingCurvesSpec } from "./charts.ts";
+import {
+  baselineVerdict,
+  escapeHtml,
+  examplesSection,
+  hyperparameterTable,
+  profileSection,
+  sliceTables,
+} from "./sections.ts";
 
 /** What the report says about the run around the figures. */
 export interface ReportMetadata {
@@ -26,11 +34,6 @@ export interface ReportMetadata {
   readonly generatedAt: string;
 }
 
-const escapeHtml = (text: unknown) =>
-  String(text).replace(
-    /[&<>"']/g,
-    (character) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[character] as string,
-  );
 const number = (value: number | undefined, digits = 4) =>
   value === undefined || Number.isNaN(value) ? "—" : value.toFixed(digits);
 
@@ -119,7 +122,7 @@ export async function renderReportHtml(summary: EvaluationSummary, metadata: Rep
     charts.push(
       figure(
         await renderSvg(difference),
-        "Green: the whole interval is above zero (the model is better); red otherwise.",
+        "Green: the whole interval is above zero (the model is better); red otherwise. Orange tick: the gate's margin, which the interval's lower bound must clear.",
       ),
     );
   }
@@ -131,7 +134,7 @@ export async function renderReportHtml(summary: EvaluationSummary, metadata: Rep
   const training = metadata.trainingMetrics
     ? figure(
         await renderSvg(trainingCurvesSpec(metadata.trainingMetrics)),
-        "Left: mean training loss per epoch. Right: validation HR@20 and MRR@20. Dashed: the epoch whose weights were kept.",
+        "Left: mean training loss per epoch. Right: validation HR@20 and MRR@20 of the GRU alone per epoch; diamonds: the model kept (the GRU at the dashed epoch blended with the session kNN), which is what serves.",
       )
     : `<p class="note">No training-metrics.json was found next to the model: no training curves.</p>`;
 
@@ -140,6 +143,7 @@ export async function renderReportHtml(summary: EvaluationSummary, metadata: Rep
   const hyperparameters =
     metadata.hyperparameters ?? metadata.model?.hyperparameters ?? metadata.trainingMetrics?.hyperparameters;
   const title = `Evaluation of run ${metadata.runId}`;
+  const againstBaseline = baselineVerdict(summary);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -164,6 +168,10 @@ export async function renderReportHtml(summary: EvaluationSummary, metadata: Rep
   small { color: #59636e; } .scroll { overflow-x: auto; }
   .charts { display: flex; flex-wrap: wrap; gap: 16px; } figure.chart { margin: 0; } figcaption { color: #59636e; font-size: 12px; max-width: 640px; }
   .note { color: #59636e; } ul.notes { margin: 0; padding-left: 18px; }
+  .verdict { font-weight: 600; padding: 8px 14px; border-radius: 6px; margin: 8px 0 0; } .verdict.pass { background: #ddf4ff; color: #0a3069; } .verdict.fail { background: #fff1e5; color: #953800; }
+  .slice-tables { display: flex; flex-wrap: wrap; gap: 16px; margin-top: 12px; } table.slices { width: auto; } caption { text-align: left; font-weight: 600; }
+  code.target { background: #dafbe1; color: #116329; font-weight: 600; } table.examples code { font-size: 11.5px; }
+  tr.drifted td { color: #953800; font-weight: 600; }
   .columns { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; } @media (max-width: 900px) { .columns { grid-template-columns: 1fr; } }
 </style>
 </head>
@@ -174,6 +182,7 @@ export async function renderReportHtml(summary: EvaluationSummary, metadata: Rep
 <div class="banner ${passed ? "pass" : "fail"}">${passed ? "Quality gate passed" : "Quality gate failed"} — deploy mode <code>${escapeHtml(metadata.deploy)}</code>${
     passed ? "" : `<br><small>${summary.gate.reasons.map(escapeHtml).join("<br>")}</small>`
   }</div>
+${againstBaseline.html}
 
 <section><h2>Tests</h2>${testsTable(summary)}</section>
 
@@ -183,9 +192,16 @@ ${metricsTable(summary)}
 <p class="note">coverage@k: share of the ${summary.training.items} training items recommended in any top k. popularityBias@k: mean training count of the recommended items (ARP). Intervals: 95% percentile bootstrap, ${summary.points.scored} points.</p>
 </section>
 
-<section><h2>Hits by slice</h2><div class="charts">${sliceCharts.join("")}</div></section>
+<section><h2>Hits by slice</h2><div class="charts">${sliceCharts.join("")}</div>
+<p class="note">Each bucket's label gives its test points (n); whiskers: 95% Wilson interval of the hit rate.</p>
+<div class="slice-tables">${sliceTables(summary)}</div></section>
 
-<section><h2>Training</h2>${training}</section>
+<section><h2>Worked examples</h2>${examplesSection(summary)}</section>
+
+<section><h2>Data profile and drift</h2>${profileSection(summary.profile, summary.drift)}</section>
+
+<section><h2>Training</h2>${training}
+<h2 style="margin-top:16px">Hyper-parameters</h2>${hyperparameterTable(hyperparameters, metadata.trainingMetrics)}</section>
 
 <section><h2>Run</h2>
 <div class="columns">
@@ -225,7 +241,6 @@ ${metricsTable(summary)}
             .join("; ")
         : undefined,
     ],
-    ["hyper-parameters", hyperparameters ? JSON.stringify(hyperparameters) : undefined],
   ])}</div>
 </div>
 ${summary.notes.length > 0 ? `<h2 style="margin-top:16px">Notes</h2><ul class="notes">${summary.notes.map((note) => `<li>${escapeHtml(note)}</li>`).join("")}</ul>` : ""}

@@ -97,7 +97,8 @@ describe("extract on Snowflake (mocked snowflake-sdk connection)", () => {
     expect(unload?.parameters).toEqual({ QUERY_TAG: "nightly-2024-01-08" });
     expect(unload?.binds).toEqual([86_400_000, 500, "shop-1", "2024-01-01", "2024-01-07"]);
     const sql = unload?.sqlText.replace(/\s+/g, " ") ?? "";
-    expect(sql).toMatch(/^copy into @PMS\.ARTIFACTS_STAGE\/runs\/2024-01-08-abc\/data\/ from \(select /);
+    // The stage's URL is s3://<bucket>/runs/, the storage integration's allowed location.
+    expect(sql).toMatch(/^copy into @PMS\.ARTIFACTS_STAGE\/2024-01-08-abc\/data\/ from \(select /);
     expect(sql).toContain("from training_sessions where tenant = ? and session_date between ?::date and ?::date");
     // Test by time, then validation by a hash of session_id: HASH() is signed, so abs() before the modulo.
     expect(sql).toContain(
@@ -114,31 +115,32 @@ describe("extract on Snowflake (mocked snowflake-sdk connection)", () => {
     expect(query).not.toContain("2024-01-0");
   });
 
-  it("reports running while Snowflake runs the unload, then writes the manifest from aggregate counts", async () => {
-    connection.statuses = ["RUNNING", "SUCCESS"];
+  it("reports running while Snowflake runs the unload, then counts the splits asynchronously, then writes the manifest", async () => {
+    // Prepare: the unload runs one poll, then succeeds; the count runs one poll, then succeeds.
+    connection.statuses = ["RUNNING", "SUCCESS", "RUNNING", "SUCCESS"];
     connection.rowsFor = (text) => (text.includes("hash_agg") ? STATS : []);
+    const at = () => new Date("2024-01-08T03:00:00Z");
 
+    // Act
     const running = await checkExtract(warehouse, store, RUN, { queryId: "q-unload" });
+    const counting = await checkExtract(warehouse, store, RUN, running, {}, at);
+    const stillCounting = await checkExtract(warehouse, store, RUN, counting, {}, at);
+    const done = await checkExtract(warehouse, store, RUN, stillCounting, {}, at);
+
+    // Assess
     expect(running).toEqual({
       queryId: "q-unload",
       status: "running",
       finished: false,
       manifestUri: RUN.uris.data.manifest,
     });
-    expect(await store.exists(RUN.uris.data.manifest)).toBe(false);
-
-    const done = await checkExtract(
-      warehouse,
-      store,
-      RUN,
-      { queryId: "q-unload" },
-      {},
-      () => new Date("2024-01-08T03:00:00Z"),
-    );
+    // A cold warehouse or a big window can make the count outlast the function: it is started, not awaited.
+    expect(counting).toMatchObject({ status: "running", finished: false, statisticsQueryId: "01b2-query-1" });
+    expect(stillCounting).toMatchObject({ status: "running", statisticsQueryId: "01b2-query-1" });
     expect(done.status).toBe("succeeded");
-    expect(connection.statusCalls).toEqual(["q-unload", "q-unload"]);
+    expect(connection.statusCalls).toEqual(["q-unload", "q-unload", "01b2-query-1", "01b2-query-1"]);
     const stats = connection.executed.at(-1);
-    expect(stats?.asyncExec).toBeUndefined();
+    expect(stats?.asyncExec).toBe(true);
     expect(stats?.binds).toEqual([86_400_000, 500, "shop-1", "2024-01-01", "2024-01-07"]);
     expect(stats?.sqlText).toContain("lateral flatten");
     const manifest = JSON.parse(await store.getText(RUN.uris.data.manifest)) as DataManifest;
@@ -166,8 +168,9 @@ describe("extract on Snowflake (mocked snowflake-sdk connection)", () => {
 
   it("fails with InsufficientData when the train split is below minSessions", async () => {
     connection.rowsFor = () => STATS.map((row) => (row.SPLIT === "train" ? { ...row, SESSIONS: 42 } : row));
-    await expect(checkExtract(warehouse, store, RUN, { queryId: "q" })).rejects.toThrow(InsufficientDataError);
-    await expect(checkExtract(warehouse, store, RUN, { queryId: "q" })).rejects.toThrow(
+    const counted = { queryId: "q", statisticsQueryId: "stats" };
+    await expect(checkExtract(warehouse, store, RUN, counted)).rejects.toThrow(InsufficientDataError);
+    await expect(checkExtract(warehouse, store, RUN, counted)).rejects.toThrow(
       /42 training session\(s\) \(those before the last 1 day\(s\) of the window's sessions, less the 5% drawn for validation\), fewer than minSessions=100/,
     );
     expect(await store.exists(RUN.uris.data.manifest)).toBe(false);
@@ -178,7 +181,9 @@ describe("extract on Snowflake (mocked snowflake-sdk connection)", () => {
     connection.rowsFor = () => STATS.filter((row) => row.SPLIT !== "validation");
 
     // Act
-    const error = await checkExtract(warehouse, store, RUN, { queryId: "q" }).catch((e: unknown) => e);
+    const error = await checkExtract(warehouse, store, RUN, { queryId: "q", statisticsQueryId: "stats" }).catch(
+      (e: unknown) => e,
+    );
 
     // Assess
     expect(error).toBeInstanceOf(InsufficientDataError);
@@ -187,6 +192,58 @@ describe("extract on Snowflake (mocked snowflake-sdk connection)", () => {
     );
     expect((error as Error).message).not.toMatch(/training session|no test session/);
     expect(await store.exists(RUN.uris.data.manifest)).toBe(false);
+  });
+
+  it("gives the unload and the count a statement timeout and fails the run past the extract's deadline", async () => {
+    // Prepare
+    const options = { stage: "PMS.ARTIFACTS_STAGE", timeoutSeconds: 3600 };
+    const started = await startExtract(warehouse, store, RUN, options, () => new Date("2024-01-08T02:00:00Z"));
+    connection.statuses = ["RUNNING"];
+
+    // Act
+    const beforeDeadline = await checkExtract(
+      warehouse,
+      store,
+      RUN,
+      started,
+      options,
+      () => new Date("2024-01-08T02:59:00Z"),
+    );
+    const error = await checkExtract(
+      warehouse,
+      store,
+      RUN,
+      started,
+      options,
+      () => new Date("2024-01-08T03:00:00Z"),
+    ).catch((e: unknown) => e);
+
+    // Assess
+    expect(started).toMatchObject({ deadline: "2024-01-08T03:00:00.000Z", redriveCount: 0 });
+    expect(connection.executed[0]?.parameters).toEqual({
+      QUERY_TAG: "nightly-2024-01-08",
+      STATEMENT_TIMEOUT_IN_SECONDS: 3600,
+    });
+    expect(beforeDeadline).toMatchObject({ status: "running", deadline: "2024-01-08T03:00:00.000Z" });
+    expect(error).toBeInstanceOf(ExtractFailedError);
+    expect((error as Error).message).toMatch(
+      /still running at its deadline 2024-01-08T03:00:00.000Z \(3600 s, snowflake.extractTimeoutMinutes\)/,
+    );
+  });
+
+  it("gives a redriven execution the extract's whole budget again instead of failing at once", async () => {
+    // Prepare: the extract started at 02:00 with an hour; the execution failed and is redriven the next day.
+    const options = { stage: "PMS.ARTIFACTS_STAGE", timeoutSeconds: 3600 };
+    const started = await startExtract(warehouse, store, RUN, options, () => new Date("2024-01-08T02:00:00Z"));
+    connection.statuses = ["RUNNING"];
+    const nextDay = () => new Date("2024-01-09T09:00:00Z");
+
+    // Act
+    const redriven = await checkExtract(warehouse, store, RUN, started, { ...options, redriveCount: 1 }, nextDay);
+
+    // Assess
+    expect(redriven).toMatchObject({ status: "running", deadline: "2024-01-09T10:00:00.000Z", redriveCount: 1 });
+    await expect(checkExtract(warehouse, store, RUN, started, options, nextDay)).rejects.toThrow(ExtractFailedError);
   });
 
   it("refuses a stage name or run path that would have to be spliced unsafely", async () => {

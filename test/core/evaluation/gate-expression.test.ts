@@ -27,7 +27,22 @@ describe("parseGateCheck", () => {
     });
   });
 
+  it("reads the strongest baseline as one hyphenated reference, with or without spaces around the margin", () => {
+    expect(parseGateCheck("mrr@20 >= best-baseline - 0.005").operand).toEqual({
+      kind: "reference",
+      reference: "best-baseline",
+      margin: -0.005,
+    });
+    expect(parseGateCheck("hr@20 > best-baseline+0.01").operand).toEqual({
+      kind: "reference",
+      reference: "best-baseline",
+      margin: 0.01,
+    });
+    expect(parseGateCheck("hr@20>best-baseline").comparator).toBe(">");
+  });
+
   it.each([
+    ["hr@20 >= best-sknn", /unknown reference "best-sknn"/],
     ["precision@20 >= 0.1", /unknown metric "precision"/],
     ["hr@0 >= 0.1", /k must be a whole number/],
     ["hr@20 >= best", /unknown reference "best"/],

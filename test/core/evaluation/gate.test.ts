@@ -42,6 +42,48 @@ describe("evaluateGate", () => {
     expect(result.checks.map((check) => check.passed)).toEqual([true, false]);
   });
 
+  it("judges best-baseline on the paired interval against the strongest baseline by the check's metric", () => {
+    const interval = (lower: number, upper: number) => ({ mean: (lower + upper) / 2, lower, upper, confidence: 0.95 });
+    const withDifferences = (hr: ReturnType<typeof interval>, mrr: ReturnType<typeof interval>): GateValues => ({
+      ...values,
+      bestBaselines: {
+        "hr@20": { name: "cooccurrence", value: 0.47, difference: hr },
+        "mrr@20": { name: "popularity", value: 0.19, difference: mrr },
+      },
+    });
+    const gate = ["hr@20 > best-baseline", "mrr@20 >= best-baseline - 0.005"];
+
+    const clearlyBetter = evaluateGate(gate, withDifferences(interval(0.01, 0.05), interval(-0.004, 0.02)));
+    // Better on the point values (0.5 > 0.47) but not beyond the interval: not better.
+    const notClearly = evaluateGate(gate, withDifferences(interval(-0.002, 0.06), interval(-0.006, 0.02)));
+
+    expect(clearlyBetter.passed).toBe(true);
+    expect(clearlyBetter.checks[0]?.detail).toBe(
+      "model − cooccurrence (the best baseline by hr@20, 0.4700) +0.0300 (95% CI +0.0100..+0.0500); lower bound +0.0100 > +0.0000",
+    );
+    expect(clearlyBetter.checks[1]?.threshold).toBeCloseTo(0.185, 12);
+    expect(notClearly.checks.map((check) => check.passed)).toEqual([false, false]);
+    expect(notClearly.reasons[1]).toMatch(
+      /^mrr@20 >= best-baseline - 0.005 failed: model − popularity .*lower bound −0\.0060 >= −0\.0050/,
+    );
+  });
+
+  it("compares best-baseline on point values without an interval, and fails when no baseline has the metric", () => {
+    // coverage@20: cooccurrence (0.4) is the only baseline with it.
+    const coverage = evaluateGate(["coverage@20 >= best-baseline - 0.15"], values);
+    const missing = evaluateGate(["ndcg@20 >= best-baseline"], {
+      ...values,
+      challenger: { ...values.challenger, "ndcg@20": 0.3 },
+    });
+
+    expect(coverage.passed).toBe(true);
+    expect(coverage.checks[0]?.detail).toMatch(
+      /best baseline cooccurrence 0\.4000 −0\.1500 = 0\.2500 \(point values, no interval\)/,
+    );
+    expect(missing.passed).toBe(false);
+    expect(missing.checks[0]?.detail).toMatch(/^no baseline has ndcg@20: V-SkNN skipped: too many events/);
+  });
+
   it("passes a champion check when no champion serves, and says so", () => {
     const result = evaluateGate(["mrr@20 >= champion - 0.01"], {
       ...values,

@@ -40,6 +40,36 @@ describe("runEvaluationSuite", () => {
     ]);
   });
 
+  it("holds the model to the strongest baseline with a paired interval: as good is not better", async () => {
+    const gate = ["hr@20 > best-baseline", "mrr@20 >= best-baseline - 0.005"];
+    const same = await runEvaluationSuite({
+      challenger: CooccurrenceRecommender.fromSessions(train),
+      trainSessions: train,
+      testSessions: test,
+      gate,
+      options: { ...options, sknn: false },
+    });
+    const worse = await runEvaluationSuite({
+      challenger: weak,
+      trainSessions: train,
+      testSessions: test,
+      gate,
+      options: { ...options, sknn: false },
+    });
+
+    // Without V-SkNN, co-occurrence is the strongest baseline on both metrics.
+    expect(same.bestBaselines["hr@20"]).toMatchObject({
+      name: "cooccurrence",
+      difference: { mean: 0, lower: 0, upper: 0 },
+    });
+    expect(same.gate.checks.map((check) => check.passed)).toEqual([false, true]);
+    expect(worse.bestBaselines["mrr@20"]?.difference?.upper).toBeLessThan(0);
+    expect(worse.gate.checks.map((check) => check.passed)).toEqual([false, false]);
+    expect(worse.gate.reasons[0]).toMatch(
+      /^hr@20 > best-baseline failed: model − cooccurrence \(the best baseline by hr@20/,
+    );
+  });
+
   it("lets a better champion block the challenger", async () => {
     const summary = await runEvaluationSuite({
       challenger: weak,
@@ -126,5 +156,29 @@ describe("runEvaluationSuite", () => {
         gate: ["hr@20 >= 0"],
       }),
     ).rejects.toThrow(EvaluationDataError);
+  });
+
+  it("fits the baselines on the most recent training sessions above the cap, and says so", async () => {
+    // Prepare: the oldest sessions (listed last, so order alone would keep them) hold an item no later session has.
+    const old = markovSessions(50, { seed: 13, startMs: -10_000_000 }).map((session) => ({
+      ...session,
+      items: ["only-in-old-sessions", ...session.items],
+    }));
+
+    // Act
+    const summary = await runEvaluationSuite({
+      challenger: weak,
+      trainSessions: [...train, ...old],
+      testSessions: test,
+      gate: ["hr@20 >= 0"],
+      options: { ...options, maxTrainingSessions: train.length },
+    });
+
+    // Assess
+    expect(summary.training.sessions).toBe(train.length);
+    expect(summary.notes).toContain(
+      `${train.length + old.length} training sessions; the baselines were fitted on the ${train.length} most recent.`,
+    );
+    expect(summary.training.items).toBe(new Set(train.flatMap((session) => session.items)).size);
   });
 });

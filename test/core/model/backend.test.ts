@@ -3,7 +3,6 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import * as tf from "@tensorflow/tfjs";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   BackendUnavailableError,
@@ -12,6 +11,7 @@ import {
   WASM_BINARY,
   wasmBinaryFolder,
 } from "../../../core/model/backend.ts";
+import * as tf from "../../../core/model/tf.ts";
 
 const forced = process.env.PMS_TF_BACKEND;
 afterEach(() => {

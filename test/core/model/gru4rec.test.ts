@@ -1,9 +1,9 @@
-import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../../core/model/backend.ts";
 import { gatherRows, matMul, scatterDense, sparseSoftmaxCrossEntropy } from "../../../core/model/embedding.ts";
 import { createModelWeights, parameterCount, SessionModel } from "../../../core/model/gru4rec.ts";
 import { SeededRandom } from "../../../core/model/random.ts";
+import * as tf from "../../../core/model/tf.ts";
 
 const config = { vocabularySize: 30, embeddingDim: 8, hiddenDim: 12, maxLength: 5 };
 

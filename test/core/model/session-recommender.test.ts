@@ -1,4 +1,3 @@
-import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SknnRecommender } from "../../../core/baselines/sknn.ts";
 import { selectBackend } from "../../../core/model/backend.ts";
@@ -7,6 +6,7 @@ import type { ModelMetadata } from "../../../core/model/load.ts";
 import { SessionNeighbours } from "../../../core/model/neighbours.ts";
 import { SeededRandom } from "../../../core/model/random.ts";
 import { bucketByLength, SessionRecommender } from "../../../core/model/session-recommender.ts";
+import * as tf from "../../../core/model/tf.ts";
 import { ItemVocabulary } from "../../../core/model/vocabulary.ts";
 
 const ITEMS = 60;

@@ -64,8 +64,10 @@ export class FakeSnowflakeConnection {
     throw new Error(this.failure);
   }
 
+  /** A statement this connection started answers with its text's rows; any other id with `results of <id>`'s. */
   async getResultsFromQueryId({ queryId }: { queryId: string }) {
-    const rows = this.rowsFor(`results of ${queryId}`);
+    const started = this.executed.findIndex((_, index) => `01b2-query-${index + 1}` === queryId);
+    const rows = this.rowsFor(started >= 0 ? (this.executed[started]?.sqlText ?? "") : `results of ${queryId}`);
     return { streamRows: () => Readable.from(rows) };
   }
 

@@ -27,7 +27,35 @@ describe("check-dbt-run handler", () => {
 
     // Assess
     expect(transformer.calls).toEqual([{ method: "get", runId: "4242" }]);
-    expect(state).toEqual({ ...STARTED, status: "running", finished: false, timedOut: false });
+    expect(state).toEqual({ ...STARTED, status: "running", finished: false, timedOut: false, redriveCount: 0 });
+  });
+
+  it("gives a redriven execution the run's whole timeout again from the redrive, then holds it", async () => {
+    // Prepare: the execution failed after the deadline and is redriven the next morning.
+    const transformer = new ScriptedTransformer(["running", "running"]);
+    const nextMorning = "2026-11-27T08:00:00.000Z";
+    const checkDbtRun = createCheckDbtRunHandler({
+      transformer,
+      timeoutSeconds: 7200,
+      now: () => new Date(nextMorning),
+    });
+
+    // Act
+    const redriven = await checkDbtRun({ run: RUN, transform: STARTED, execution: { redriveCount: 1 } });
+    const notRedriven = await checkDbtRun({ run: RUN, transform: STARTED, execution: { redriveCount: 0 } });
+
+    // Assess
+    expect(redriven).toMatchObject({ timedOut: false, deadline: "2026-11-27T10:00:00.000Z", redriveCount: 1 });
+    expect(notRedriven).toMatchObject({ timedOut: true, deadline: DEADLINE });
+    const later = createCheckDbtRunHandler({
+      transformer: new ScriptedTransformer(["running"]),
+      timeoutSeconds: 7200,
+      now: () => new Date("2026-11-27T10:00:00.000Z"),
+    });
+    expect(await later({ run: RUN, transform: redriven, execution: { redriveCount: 1 } })).toMatchObject({
+      timedOut: true,
+      deadline: "2026-11-27T10:00:00.000Z",
+    });
   });
 
   it("times out a run still going at its deadline", async () => {

@@ -122,6 +122,33 @@ describe("check-deployment handler", () => {
     expect(state.failureReason).toMatch(/still Updating at the deadline/);
   });
 
+  it("gives a redriven execution the update's whole timeout again instead of timing out at once", async () => {
+    // Prepare: redriven a day after the deadline, the endpoint still updating.
+    describeReturns("Updating", STARTED.previousEndpointConfigName ?? undefined);
+    const dayLater = new Date(Date.parse(STARTED.deadline) + 86_400_000);
+    const checkDeployment = createCheckDeploymentHandler({
+      host: new SageMakerModelHost({
+        sagemaker: new SageMakerClient({ region: "eu-west-1" }),
+        runtime: new SageMakerRuntimeClient({ region: "eu-west-1" }),
+      }),
+      timeoutSeconds: 3600,
+      now: () => dayLater,
+    });
+
+    // Act
+    const redriven = await checkDeployment({ run: {}, deployment: STARTED, execution: { redriveCount: 1 } });
+    const notRedriven = await checkDeployment({ run: {}, deployment: STARTED, execution: { redriveCount: 0 } });
+
+    // Assess
+    expect(redriven).toMatchObject({
+      finished: false,
+      timedOut: false,
+      redriveCount: 1,
+      deadline: new Date(dayLater.getTime() + 3_600_000).toISOString(),
+    });
+    expect(notRedriven).toMatchObject({ finished: true, timedOut: true });
+  });
+
   it("reports an endpoint deleted during the deployment as failed", async () => {
     // Prepare
     sagemaker

@@ -9,6 +9,7 @@ import { STATE_NAMES } from "../../../lib/pipeline/state-names.ts";
 import {
   BATCH_TRANSIENT_ERRORS,
   LAMBDA_TASKS,
+  LAMBDA_TIMEOUT_ERRORS,
   LAMBDA_TRANSIENT_ERRORS,
   RETRYING_STATES,
   TRAIN_STATES,
@@ -96,10 +97,12 @@ describe("the synthesized pipeline definition", () => {
       const transient = isTraining ? BATCH_TRANSIENT_ERRORS : LAMBDA_TRANSIENT_ERRORS;
       expect(retrier, name).toMatchObject({ ErrorEquals: [...transient], BackoffRate: 2, JitterStrategy: "FULL" });
       expect(retrier?.MaxAttempts, name).toBeGreaterThan(1);
-      const busyErrors = Object.values(LAMBDA_TASKS).find((spec) => spec.stateName === name)?.busyErrors ?? [];
-      expect((state.Retry as unknown[]).slice(1), name).toEqual(
-        busyErrors.length === 0 ? [] : [expect.objectContaining({ ErrorEquals: busyErrors, IntervalSeconds: 60 })],
-      );
+      const spec = Object.values(LAMBDA_TASKS).find((candidate) => candidate.stateName === name);
+      const busyErrors = spec?.busyErrors ?? [];
+      expect((state.Retry as unknown[]).slice(1), name).toEqual([
+        ...(spec?.retriesTimeouts ? [expect.objectContaining({ ErrorEquals: [...LAMBDA_TIMEOUT_ERRORS] })] : []),
+        ...(busyErrors.length === 0 ? [] : [expect.objectContaining({ ErrorEquals: busyErrors, IntervalSeconds: 60 })]),
+      ]);
       expect(state.Catch, `${name} has no Catch`).toBeDefined();
     }
     for (const training of Object.values(TRAIN_STATES))
@@ -136,6 +139,14 @@ describe("the synthesized pipeline definition", () => {
       );
       if (spec.functionKey === "prepareRun") continue;
       expect(state?.ResultPath, spec.stateName).toBe(spec.resultKey === null ? null : `$.${spec.resultKey}`);
+      if (spec.redriveAwareKeys) {
+        // A polling check gets the state keys it reads and the execution's redrive count (its deadline survives a redrive).
+        expect(state?.Parameters, spec.stateName).toEqual({
+          ...Object.fromEntries(spec.redriveAwareKeys.map((key) => [`${key}.$`, `$.${key}`])),
+          execution: { "redriveCount.$": "$$.Execution.RedriveCount" },
+        });
+        continue;
+      }
       expect(state?.Parameters, `${spec.stateName} passes the whole state`).toBeUndefined();
     }
     expect(states[STATE_NAMES.prepareRun]).toMatchObject({

@@ -1,5 +1,6 @@
 import { CooccurrenceRecommender } from "../../../../core/baselines/cooccurrence.ts";
 import { PopularityRecommender } from "../../../../core/baselines/popularity.ts";
+import { profileData } from "../../../../core/evaluation/profile.ts";
 import type { ReportMetadata } from "../../../../core/evaluation/report/index.ts";
 import { type EvaluationSummary, runEvaluationSuite } from "../../../../core/evaluation/suite.ts";
 import type { TrainingMetrics } from "../../../../core/model/training-metrics.ts";
@@ -66,6 +67,11 @@ export async function reportSummary(): Promise<EvaluationSummary> {
     champion: {
       info: { description: "endpoint pms-recs → model pms-r0" },
       recommender: PopularityRecommender.fromSessions(train),
+    },
+    // The serving model's run saw less traffic over a smaller catalogue: the drift table has something to show.
+    previousProfile: {
+      profile: profileData(markovSessions(300, { seed: 41, items: 30 }), markovSessions(60, { seed: 42, items: 30 })),
+      runId: "r-previous",
     },
     options: { bootstrapResamples: 300, behaviouralSample: 200 },
   });
