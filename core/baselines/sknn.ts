@@ -30,16 +30,10 @@ export interface SknnOptions {
    * item in the neighbour counts most. @default none: every item of a neighbour votes alike (V-SkNN)
    */
   readonly neighbourItemDecay?: number;
-  /**
-   * ρ: a neighbour whose start is a share r of the training sessions older than the newest votes
-   * × exp(−r / ρ) (STAN's λ2, on session order rather than clock time), so fresh trends count more.
-   * @default none: every neighbour votes by similarity alone (V-SkNN)
-   */
-  readonly recencyDecay?: number;
 }
 
 /** The weightings `SknnOptions` adds to V-SkNN; without them it is plain V-SkNN. */
-export const SKNN_WEIGHTINGS = ["positionDecay", "idfExponent", "neighbourItemDecay", "recencyDecay"] as const;
+export const SKNN_WEIGHTINGS = ["positionDecay", "idfExponent", "neighbourItemDecay"] as const;
 
 /** A training session with the time that orders sessions for "most recent" sampling. */
 export interface TimedSession {
@@ -86,7 +80,6 @@ export class SknnRecommender implements Recommender {
   private readonly popular: Recommendation[];
   private readonly positionDecay: number | undefined;
   private readonly neighbourItemDecay: number | undefined;
-  private readonly recencyDecay: number | undefined;
   /** Per item, log(N / n)^e; empty without `idfExponent`. */
   private readonly idf: Float64Array;
   // Scratch space reused by every query instead of allocating per session.
@@ -110,7 +103,6 @@ export class SknnRecommender implements Recommender {
     this.sampleSize = options.sampleSize ?? 500;
     this.positionDecay = options.positionDecay;
     this.neighbourItemDecay = options.neighbourItemDecay;
-    this.recencyDecay = options.recencyDecay;
     for (const field of SKNN_WEIGHTINGS) {
       const value = options[field];
       if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
@@ -341,10 +333,7 @@ export class SknnRecommender implements Recommender {
         if (tiesAllowed <= 0) continue;
         tiesAllowed--;
       }
-      const sessions = this.sessionStart.length - 1;
-      const vote =
-        (similarity / (this.lastSharedStep[neighbour] as number)) *
-        (this.recencyDecay === undefined ? 1 : Math.exp(-(sessions - 1 - neighbour) / sessions / this.recencyDecay));
+      const vote = similarity / (this.lastSharedStep[neighbour] as number);
       const first = this.sessionStart[neighbour] as number;
       const sharedAt = this.lastSharedAt[neighbour] as number;
       for (let at = first; at < (this.sessionStart[neighbour + 1] as number); at++) {

@@ -24,8 +24,6 @@ export interface NeighbourSettings {
   readonly idfExponent?: number;
   /** λ of the neighbour's item weights exp(−d / λ) (`SknnOptions`); absent: every item votes alike. */
   readonly neighbourItemDecay?: number;
-  /** ρ of the neighbours' recency weights exp(−r / ρ) (`SknnOptions`); absent: none. */
-  readonly recencyDecay?: number;
 }
 
 /**
@@ -73,7 +71,6 @@ export class SessionNeighbours {
         positionDecay: settings.positionDecay,
         idfExponent: settings.idfExponent,
         neighbourItemDecay: settings.neighbourItemDecay,
-        recencyDecay: settings.recencyDecay,
         catalogue: vocabulary.items,
       },
     );
