@@ -1,4 +1,5 @@
-import { dirname, join } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import {
   GenerateOptionsError,
   type GenerateResult,
@@ -25,8 +26,19 @@ export interface LoadCommandOptions {
 
 const MB = 1024 * 1024;
 
+export class DataFileNotFoundError extends Error {
+  override readonly name = "DataFileNotFoundError";
+}
+
 /** `pms data load`: the data room's loader into `$PMS_HOME/warehouse.duckdb`, with a progress bar. */
 export async function loadCommand(options: LoadCommandOptions): Promise<LoadResult> {
+  // Before the warehouse opens: a wrong path is the commonest mistake, and deserves its own message.
+  const path = resolve(options.file);
+  if (!existsSync(path))
+    throw new DataFileNotFoundError(
+      `No file at ${path}${path === options.file ? "" : ` ("${options.file}" from ${process.cwd()})`}: check the path. ` +
+        "`pms data generate --out browsing_train.csv` writes a sample in the coveo format.",
+    );
   await ensurePmsHome(options.home);
   const releaseLock = await acquireRunLock(options.home, `data load ${options.file}`);
   const warehouse = new DuckDBWarehouse({ path: options.home.warehouse });

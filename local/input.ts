@@ -18,8 +18,11 @@ export async function readInputArgument(value: string | undefined): Promise<unkn
       text = await readFile(trimmed, "utf8");
       source = trimmed;
     } catch (error) {
+      const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
       throw new InputArgumentError(
-        `--input "${value}" is neither JSON (it must start with "{") nor a readable file: ${(error as Error).message}`,
+        missing
+          ? `--input "${value}": no such file. Pass inline JSON (starting with "{"), e.g. --input '{"deploy": "skip"}', or the path of a JSON file.`
+          : `--input "${value}" is neither JSON (it must start with "{") nor a readable file: ${(error as Error).message}`,
         { cause: error },
       );
     }

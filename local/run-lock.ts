@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { PmsHome } from "./home.ts";
 
@@ -46,7 +46,7 @@ function isAlive(pid: number): boolean {
 export async function acquireRunLock(home: PmsHome, holder: string): Promise<() => Promise<void>> {
   const path = runLockPath(home);
   const mine: RunLockOwner = { pid: process.pid, holder, since: new Date().toISOString() };
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 20; attempt++) {
     try {
       await writeFile(path, `${JSON.stringify(mine)}\n`, { flag: "wx" });
       return async () => {
@@ -57,13 +57,25 @@ export async function acquireRunLock(home: PmsHome, holder: string): Promise<() 
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const owner = await readOwner(path);
-    if (owner && owner.pid !== process.pid && isAlive(owner.pid)) throw new WarehouseBusyError(owner, path);
-    if (owner?.pid === process.pid) throw new WarehouseBusyError(owner, path);
-    // The owner died (or the file is unreadable half-written garbage): take it over.
+    if (owner && (owner.pid === process.pid || isAlive(owner.pid))) throw new WarehouseBusyError(owner, path);
+    // Unreadable and brand new: another process is between creating and writing it.
+    if (!owner && (await ageMs(path)) < 1000) {
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+      continue;
+    }
+    // The owner died (or the file is old garbage): take it over.
     await rm(path, { force: true });
   }
   const owner = await readOwner(path);
   throw new WarehouseBusyError(owner ?? { pid: 0, holder: "another process", since: "?" }, path);
+}
+
+async function ageMs(path: string): Promise<number> {
+  try {
+    return Date.now() - (await stat(path)).mtimeMs;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
 }
 
 async function readOwner(path: string): Promise<RunLockOwner | undefined> {

@@ -78,7 +78,9 @@ function errorName(detail: string): string {
  * runs the same entry point on this machine's CPU, and its output must not claim a GPU.
  */
 export function localStateLabel(state: string): string {
-  return state === STATE_NAMES.train ? "Train the model on this machine's CPU" : state;
+  return state.startsWith("Train the ") && state.endsWith(" on a GPU")
+    ? `${state.slice(0, -" on a GPU".length)} on this machine's CPU`
+    : state;
 }
 
 const STAGE_OF = new Map(STAGES.flatMap(({ stage, states }) => states.map((state) => [state, stage] as const)));

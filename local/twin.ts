@@ -91,8 +91,6 @@ async function runHoldingLock(options: LocalRunOptions, executionName: string): 
   await mkdir(dirname(logPath), { recursive: true });
   const log = (line: string) => appendFile(logPath, `${new Date().toISOString()} ${line}\n`).catch(() => undefined);
 
-  // The run id is PrepareRun's to decide (from the execution's name, ARN and start time). Until it
-  // has, the record carries the id the same rule gives for this process's start time.
   // Too big or too deep an input never reaches the engine (it would recurse into it) nor the record
   // (a 50 MB input copied into run.json): the run fails as StartExecution refuses it in the cloud.
   let refused: InvalidExecutionInputError | undefined;
@@ -102,6 +100,8 @@ async function runHoldingLock(options: LocalRunOptions, executionName: string): 
     if (!(error instanceof InvalidExecutionInputError)) throw error;
     refused = error;
   }
+  // The run id is PrepareRun's to decide (from the execution's name, ARN and start time). Until it
+  // has, the record carries the id the same rule gives for this process's start time.
   let record: LocalRunRecord = {
     runId: runIdFor({
       name: executionName,

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RoutingArtifactStore } from "../core/artifacts/index.ts";
 import { FileModelRegistry } from "../core/deploy/file-registry.ts";
@@ -64,6 +65,8 @@ export function createLocalTwin(options: LocalTwinOptions): LocalTwin {
   const transformer = new LocalDbtTransformer({
     projectDir: DBT_PROJECT_DIR,
     warehouse,
+    // dbt's target/ for this PMS_HOME: the latest run's run_results.json and manifest.json.
+    targetDir: join(home.root, "dbt", "target"),
     // The full dbt log goes to the run's log; the terminal gets the verdict and anything that failed.
     log: (line) => {
       runLog(line);

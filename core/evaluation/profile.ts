@@ -93,12 +93,12 @@ export function compareProfiles(current: DataProfile, previous: DataProfile, pre
 
 /**
  * Where a model's run wrote its `metrics.json` (and with it, its data profile): runs lay out
- * `<run>/model/model.tar.gz` and `<run>/report/metrics.json` (`runArtifactUris`).
+ * `<run>/served-model/model.tar.gz` (what serves), `<run>/model/model.tar.gz` (what was evaluated)
+ * and `<run>/report/metrics.json` (`runArtifactUris`).
  */
 export function metricsUriOfModel(modelUri: string): string | undefined {
-  return /\/model\/model\.tar\.gz$/.test(modelUri)
-    ? modelUri.replace(/\/model\/model\.tar\.gz$/, "/report/metrics.json")
-    : undefined;
+  const layout = /\/(served-)?model\/model\.tar\.gz$/;
+  return layout.test(modelUri) ? modelUri.replace(layout, "/report/metrics.json") : undefined;
 }
 
 /** The `profile` and `runId` a metrics.json carries, when it has one. */

@@ -1,6 +1,7 @@
 import { CooccurrenceRecommender } from "../baselines/cooccurrence.ts";
 import { countItems, PopularityRecommender } from "../baselines/popularity.ts";
 import { type SknnOptions, SknnRecommender, type TimedSession } from "../baselines/sknn.ts";
+import { MAX_NEIGHBOUR_SESSIONS } from "../model/neighbours.ts";
 import type { Recommender } from "../model/recommender.ts";
 import { type BehaviouralTest, type BehaviouralTestName, runBehaviouralTests } from "./behavioural.ts";
 import { bootstrapMeans, type Interval, pairedDifferences, seededRandom } from "./bootstrap.ts";
@@ -43,6 +44,13 @@ export interface SuiteOptions {
   readonly maxPoints?: number;
   /** Most recent prefix items a point keeps. @default 50 */
   readonly maxPrefixLength?: number;
+  /**
+   * The baselines are fitted on at most this many training sessions, the most recent ones (the
+   * served model's kNN keeps as many). Bounds the Lambda's memory: the baselines' indexes over the
+   * training split grew by about 180 MiB per 100k sessions in the benchmark, so a full RSC15 window
+   * (8M sessions) would not fit in 10 GB (docs/infra.md, "At scale"). @default MAX_NEIGHBOUR_SESSIONS (500,000)
+   */
+  readonly maxTrainingSessions?: number;
   /** Resamples of the champion differences (and of the chart's intervals, budget permitting). @default 1000 */
   readonly bootstrapResamples?: number;
   /** Points × series × resamples allowed for the chart's per-recommender intervals. @default 300000000 */
@@ -184,6 +192,16 @@ async function workedExamples(
 
 const POINT_METRICS: PointMetric[] = ["hr", "mrr", "ndcg"];
 
+/** The `limit` most recent sessions by start time (ties and untimed sessions keep their order). */
+function mostRecentSessions(sessions: readonly TimedSession[], limit: number): readonly TimedSession[] {
+  if (sessions.length <= limit) return sessions;
+  return sessions
+    .map((session, index) => ({ session, index }))
+    .sort((a, b) => (a.session.session_start_ms ?? 0) - (b.session.session_start_ms ?? 0) || a.index - b.index)
+    .slice(-limit)
+    .map(({ session }) => session);
+}
+
 function samplePoints(points: TestPoint[], max: number, seed: number): TestPoint[] {
   if (points.length <= max) return points;
   const random = seededRandom(seed);
@@ -251,15 +269,21 @@ export async function runEvaluationSuite(input: SuiteInput): Promise<EvaluationS
   if (points.length < allPoints.length) {
     notes.push(`${allPoints.length} test points; a seeded uniform sample of ${points.length} was scored.`);
   }
-  const itemCounts = countItems(input.trainSessions);
-  const trainingEvents = input.trainSessions.reduce((sum, session) => sum + sessionItems(session).length, 0);
+  const trainSessions = mostRecentSessions(input.trainSessions, options.maxTrainingSessions ?? MAX_NEIGHBOUR_SESSIONS);
+  if (trainSessions.length < input.trainSessions.length) {
+    notes.push(
+      `${input.trainSessions.length} training sessions; the baselines were fitted on the ${trainSessions.length} most recent.`,
+    );
+  }
+  const itemCounts = countItems(trainSessions);
+  const trainingEvents = trainSessions.reduce((sum, session) => sum + sessionItems(session).length, 0);
   const scoreOptions = { ks, itemCounts, batchSize: options.batchSize ?? 512 };
 
   log("Scoring the challenger", { points: points.length, recommender: input.challenger.name });
   const challenger = await scoreRecommender(input.challenger, points, scoreOptions);
 
-  const cooccurrence = CooccurrenceRecommender.fromSessions(input.trainSessions);
-  const baselineRecommenders: Recommender[] = [PopularityRecommender.fromSessions(input.trainSessions), cooccurrence];
+  const cooccurrence = CooccurrenceRecommender.fromSessions(trainSessions);
+  const baselineRecommenders: Recommender[] = [PopularityRecommender.fromSessions(trainSessions), cooccurrence];
   const missing: Partial<Record<GateReference, string>> = {};
   const maxSknnEvents = options.maxSknnEvents ?? 20_000_000;
   if (options.sknn === false) {
@@ -267,7 +291,7 @@ export async function runEvaluationSuite(input: SuiteInput): Promise<EvaluationS
   } else if (trainingEvents > maxSknnEvents) {
     missing.sknn = `V-SkNN skipped: ${trainingEvents} training events exceed the limit of ${maxSknnEvents}`;
   } else {
-    baselineRecommenders.push(new SknnRecommender(input.trainSessions, options.sknn || {}));
+    baselineRecommenders.push(new SknnRecommender(trainSessions, options.sknn || {}));
   }
   if (missing.sknn) notes.push(missing.sknn);
   const baselines: ScoredRecommender[] = [];
@@ -475,7 +499,7 @@ export async function runEvaluationSuite(input: SuiteInput): Promise<EvaluationS
       testSessions: input.testSessions.length,
       sampled: points.length < allPoints.length,
     },
-    training: { sessions: input.trainSessions.length, events: trainingEvents, items: itemCounts.size },
+    training: { sessions: trainSessions.length, events: trainingEvents, items: itemCounts.size },
     challenger: summarize(CHALLENGER_LABEL, challenger, "challenger"),
     baselines: baselines.map((baseline) => summarize(baseline.name, baseline, "baseline")),
     champion,

@@ -178,7 +178,13 @@ class ParallelModel implements LoadedModel {
 /** The worker side: load the model from the archive's bytes, then score what the parent sends. */
 async function serveScoring(port: NonNullable<typeof parentPort>, data: { bytes: Uint8Array; source: string }) {
   try {
-    await ensureBackend();
+    // The parent learns the backend from the ready message and reports it once; a thread only
+    // speaks up when a backend failed before one worked.
+    await ensureBackend({
+      log: (message) => {
+        if (!message.startsWith("TF.js backend: ")) console.error(message);
+      },
+    });
     const model = recommenderOf(await unpackModelArchive(data.bytes, data.source));
     port.on("message", async (request: { id: number; sessions: string[][]; k: number }) => {
       try {

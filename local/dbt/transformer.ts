@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { DbtRunStatus } from "../../core/pipeline/contracts.ts";
 import type { Transformer, TransformRequest, TransformRun } from "../../core/ports/transformer.ts";
 import type { DuckDBWarehouse } from "../../core/warehouse/duckdb.ts";
+import { writeDbtArtifacts } from "./artifacts.ts";
 import { loadDbtProject } from "./project.ts";
 import { type DbtRunReport, runDbtProject } from "./runner.ts";
 
@@ -21,6 +22,8 @@ export interface LocalDbtTransformerOptions {
   readonly log?: (line: string) => void;
   /** @default false */
   readonly fullRefresh?: boolean;
+  /** Where each run writes dbt's artifacts, `run_results.json` and `manifest.json` (dbt's `target/`). */
+  readonly targetDir?: string;
   /** Each finished run's per-node results (the run record keeps them; the progress shows their counts). */
   readonly onFinished?: (report: DbtRunReport) => void;
 }
@@ -47,6 +50,7 @@ export class LocalDbtTransformer implements Transformer {
     void (async () => {
       try {
         const project = await loadDbtProject(this.options.projectDir);
+        const startedAt = new Date();
         const report = await runDbtProject(project, this.options.warehouse, {
           vars: request.vars ?? {},
           fullRefresh: this.options.fullRefresh ?? false,
@@ -54,6 +58,14 @@ export class LocalDbtTransformer implements Transformer {
           cancelled: () => run.cancelRequested,
         });
         run.report = report;
+        if (this.options.targetDir)
+          await writeDbtArtifacts(this.options.targetDir, project, report, {
+            invocationId: id,
+            startedAt,
+            vars: request.vars ?? {},
+            targetName: "local",
+            schema: "main",
+          });
         this.options.onFinished?.(report);
         run.status = run.cancelRequested ? "cancelled" : report.success ? "success" : "error";
         if (report.message) run.message = report.message;

@@ -229,10 +229,14 @@ describe("every example in the help texts and README.md", () => {
       // `pms run` and `pms serve` as their help shows them, on the small sample, serve --stop last.
       const helpHome = await newHome("help");
       await run(sample as Example, helpHome);
+      const runReports: string[] = [];
       for (const example of pick(help, (line) => line.startsWith("pms run"))) {
         const output = await run(example, helpHome);
         expect(output.stdout).toMatch(/SUCCEEDED/);
+        runReports.push(/report {5}(\S+)/.exec(output.stdout)?.[1] as string);
       }
+      // Runs after the first compare their data with the serving model's run: the drift table has a previous run.
+      expect(await readFile(runReports.at(-1) as string, "utf8")).toMatch(/drift against run <code>\d{8}T\d{6}-local-/);
       for (const example of pick(help, (line) => line.startsWith("pms report"))) {
         const output = await run(example, helpHome);
         expect(await readFile(output.stdout.trim(), "utf8")).toMatch(/^<!doctype html>/);

@@ -37,8 +37,8 @@ const PACKAGES = /:model-package\/pms-recommender\/\*"/;
 const ANY = /^"\*"$/;
 
 const sse = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html";
-const sagemakerTagging =
-  "https://docs.aws.amazon.com/sagemaker/latest/dg/security_iam_id-based-policy-examples.html#api-access-policy";
+/** Create* with Tags: the reference lists sagemaker:AddTags as the action's dependent action. */
+const sagemakerTagging = `${SERVICE_AUTHORIZATION.sagemaker} (dependent actions of Create*)`;
 
 /** SDK command name (as `new <Name>Command(...)`, or a Powertools call) → what it needs. */
 export const SDK_COMMAND_PERMISSIONS: Readonly<Record<string, PermissionRow>> = {
@@ -103,14 +103,14 @@ export const SDK_COMMAND_PERMISSIONS: Readonly<Record<string, PermissionRow>> = 
       { actions: ["sagemaker:CreateModelPackageGroup"], resource: PACKAGE_GROUP },
       { actions: ["sagemaker:AddTags"], resource: PACKAGE_GROUP },
     ],
-    page: `${SERVICE_AUTHORIZATION.sagemaker}; ${sagemakerTagging}`,
+    page: sagemakerTagging,
   },
   CreateModelPackage: {
     grants: [
       { actions: ["sagemaker:CreateModelPackage"], resource: PACKAGE_GROUP },
       { actions: ["sagemaker:AddTags"], resource: PACKAGES },
     ],
-    page: `${SERVICE_AUTHORIZATION.sagemaker}; ${sagemakerTagging}`,
+    page: sagemakerTagging,
   },
   CreateModel: {
     // "To be able to pass this role to SageMaker, the caller of this API must have the iam:PassRole permission" (CreateModel).
@@ -126,14 +126,14 @@ export const SDK_COMMAND_PERMISSIONS: Readonly<Record<string, PermissionRow>> = 
       { actions: ["sagemaker:CreateEndpointConfig"], resource: ENDPOINT_CONFIGS },
       { actions: ["sagemaker:AddTags"], resource: ENDPOINT_CONFIGS },
     ],
-    page: `${SERVICE_AUTHORIZATION.sagemaker}; ${sagemakerTagging}`,
+    page: sagemakerTagging,
   },
   CreateEndpoint: {
     grants: [
       { actions: ["sagemaker:CreateEndpoint"], resource: ENDPOINT },
       { actions: ["sagemaker:AddTags"], resource: ENDPOINT },
     ],
-    page: `${SERVICE_AUTHORIZATION.sagemaker}; ${sagemakerTagging}`,
+    page: sagemakerTagging,
   },
   UpdateEndpoint: {
     // The action is authorized on the endpoint and on the endpoint config it switches to.

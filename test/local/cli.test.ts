@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -127,5 +127,24 @@ describe("pms", () => {
     const { run, err } = cli();
     await expect(run("run", "--port", "99999")).rejects.toMatchObject({ code: "commander.invalidArgument" });
     expect(err()).toContain("must be a port number between 1 and 65535");
+  });
+
+  it("prints the package's version and documents the exit codes in --help", async () => {
+    const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
+    const version = cli();
+    await expect(version.run("--version")).rejects.toMatchObject({ code: "commander.version", exitCode: 0 });
+    expect(version.out().trim()).toBe(pkg.version);
+    const help = cli();
+    await expect(help.run("--help")).rejects.toMatchObject({ code: "commander.helpDisplayed" });
+    expect(help.out()).toMatch(/Exit codes:[\s\S]*3 {4}the quality gate rejected the model[\s\S]*130 {2}aborted/);
+  });
+
+  it("names PMS_PORT when it is not a port", async () => {
+    const home = pmsHomeAt(await mkdtemp(join(tmpdir(), "pms-cli-")));
+    await expect(cli({ PMS_HOME: home.root, PMS_PORT: "eighty" }).run("doctor")).rejects.toThrow(
+      'PMS_PORT="eighty" must be a port number between 1 and 65535',
+    );
   });
 });

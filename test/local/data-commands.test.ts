@@ -1,12 +1,29 @@
+import { existsSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadCommand, warehouseEventDays } from "../../local/data-commands.ts";
+import { DataFileNotFoundError, loadCommand, warehouseEventDays } from "../../local/data-commands.ts";
 import { pmsHomeAt } from "../../local/home.ts";
 import { createRecordingReporter } from "../../local/progress.ts";
 
 describe("pms data load", () => {
+  it("names a missing file plainly, before touching the warehouse", async () => {
+    const home = pmsHomeAt(await mkdtemp(join(tmpdir(), "pms-data-")));
+    const missing = join(home.root, "browsing_train.csv");
+    const load = loadCommand({
+      home,
+      file: missing,
+      format: "coveo",
+      tenant: "shop-a",
+      onBadRow: "abort",
+      reporter: createRecordingReporter(),
+    });
+    await expect(load).rejects.toBeInstanceOf(DataFileNotFoundError);
+    await expect(load).rejects.toThrow(`No file at ${missing}: check the path.`);
+    expect(existsSync(home.warehouse)).toBe(false);
+  });
+
   it("loads a click log into $PMS_HOME's warehouse under the tenant, and reports bad rows it skipped", async () => {
     // Prepare: five clicks over two days, one with an unreadable time.
     const home = pmsHomeAt(await mkdtemp(join(tmpdir(), "pms-data-")));

@@ -17,6 +17,8 @@ describe("readInputArgument", () => {
 
   it("says whether the value was bad JSON or a missing file, with an example", async () => {
     await expect(readInputArgument("{window: 1}")).rejects.toThrow(/--input is not valid JSON.*Example: --input/s);
-    await expect(readInputArgument("no-such-file.json")).rejects.toThrow(/neither JSON .* nor a readable file/);
+    await expect(readInputArgument("no-such-file.json")).rejects.toThrow(
+      /--input "no-such-file.json": no such file\. Pass inline JSON \(starting with "\{"\)/,
+    );
   });
 });

@@ -56,7 +56,7 @@ describe("createStateProgress", () => {
         recording.stateEnded(state, seconds, outcome, detail);
       },
     });
-    progress({ kind: "entered", state: STATE_NAMES.train, type: "Task" });
+    progress({ kind: "entered", state: STATE_NAMES.trainEvaluated, type: "Task" });
     progress({ kind: "entered", state: STATE_NAMES.checkExtract, type: "Task" });
     progress({
       kind: "failed",
@@ -66,7 +66,7 @@ describe("createStateProgress", () => {
       detail: 'InsufficientData: Tenant "demo-shop", window 2026-11-30..2026-12-06: 0 training session(s)',
     });
     expect(recording.events).toEqual([
-      "start Train the model on this machine's CPU",
+      "start Train the evaluated model on this machine's CPU",
       `start ${STATE_NAMES.checkExtract}`,
       `end ${STATE_NAMES.checkExtract} failed`,
     ]);

@@ -36,14 +36,24 @@ export function baselineVerdict(summary: EvaluationSummary): { readonly beats: b
     modelInterval && baselineInterval
       ? modelInterval.lower <= baselineInterval.upper && baselineInterval.lower <= modelInterval.upper
       : false;
-  if (model <= baseline)
+  // MRR says whether the hits come early in the list: a baseline level on HR can still rank worse.
+  const mrrKey = `mrr@${summary.primaryK}`;
+  const modelMrr = summary.challenger.metrics[mrrKey];
+  const baselineMrr = best.metrics[mrrKey];
+  const mrr =
+    modelMrr === undefined || baselineMrr === undefined
+      ? ""
+      : ` (${escapeHtml(mrrKey)}: ${fixed(modelMrr)} against ${fixed(baselineMrr)})`;
+  if (model <= baseline) {
+    const ranksBetter = modelMrr !== undefined && baselineMrr !== undefined && modelMrr > baselineMrr;
     return {
       beats: false,
-      html: `<p class="verdict fail" id="baseline-verdict">The model does not beat the best baseline: ${escapeHtml(key)} ${fixed(model)} against ${escapeHtml(best.label)} ${fixed(baseline)}. Serving ${escapeHtml(best.label)} would do as well.</p>`,
+      html: `<p class="verdict fail" id="baseline-verdict">The model does not beat the best baseline: ${escapeHtml(key)} ${fixed(model)} against ${escapeHtml(best.label)} ${fixed(baseline)}${mrr}. ${ranksBetter ? "It ranks the hits it finds higher; whether that is worth serving it over the baseline is a judgement, not a win." : `Serving ${escapeHtml(best.label)} would do as well.`}</p>`,
     };
+  }
   return {
     beats: true,
-    html: `<p class="verdict pass" id="baseline-verdict">The model beats the best baseline, ${escapeHtml(best.label)}: ${escapeHtml(key)} ${fixed(model)} against ${fixed(baseline)} (${overlap ? "their 95% intervals overlap: the lead is not certain" : "their 95% intervals do not overlap"}).</p>`,
+    html: `<p class="verdict pass" id="baseline-verdict">The model beats the best baseline, ${escapeHtml(best.label)}: ${escapeHtml(key)} ${fixed(model)} against ${fixed(baseline)}${mrr} (${overlap ? "their 95% intervals overlap: the lead is not certain" : "their 95% intervals do not overlap"}).</p>`,
   };
 }
 

@@ -43,6 +43,9 @@ describe("the data profile", () => {
     const root = await mkdtemp(join(tmpdir(), "pms-profile-"));
     const modelUri = join(root, "runs/r-1/model/model.tar.gz");
     expect(metricsUriOfModel(modelUri)).toBe(join(root, "runs/r-1/report/metrics.json"));
+    expect(metricsUriOfModel(join(root, "runs/r-1/served-model/model.tar.gz"))).toBe(
+      join(root, "runs/r-1/report/metrics.json"),
+    );
     const store = new FileSystemArtifactStore();
     expect(await readPreviousProfile(store, modelUri)).toBeUndefined();
     const profile = profileData([session(0, ["a", "b"])], [session(1, ["a", "b"])]);

@@ -157,4 +157,28 @@ describe("runEvaluationSuite", () => {
       }),
     ).rejects.toThrow(EvaluationDataError);
   });
+
+  it("fits the baselines on the most recent training sessions above the cap, and says so", async () => {
+    // Prepare: the oldest sessions (listed last, so order alone would keep them) hold an item no later session has.
+    const old = markovSessions(50, { seed: 13, startMs: -10_000_000 }).map((session) => ({
+      ...session,
+      items: ["only-in-old-sessions", ...session.items],
+    }));
+
+    // Act
+    const summary = await runEvaluationSuite({
+      challenger: weak,
+      trainSessions: [...train, ...old],
+      testSessions: test,
+      gate: ["hr@20 >= 0"],
+      options: { ...options, maxTrainingSessions: train.length },
+    });
+
+    // Assess
+    expect(summary.training.sessions).toBe(train.length);
+    expect(summary.notes).toContain(
+      `${train.length + old.length} training sessions; the baselines were fitted on the ${train.length} most recent.`,
+    );
+    expect(summary.training.items).toBe(new Set(train.flatMap((session) => session.items)).size);
+  });
 });

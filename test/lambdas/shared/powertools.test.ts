@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { Context } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EvaluationSummary } from "../../../core/evaluation/suite.ts";
@@ -5,6 +6,8 @@ import type { TrainingMetrics } from "../../../core/model/training-metrics.ts";
 import { METRICS_NAMESPACE, PIPELINE_METRICS } from "../../../lambdas/shared/metric-names.ts";
 import { recordDeployedVersion, recordEvaluation } from "../../../lambdas/shared/pipeline-metrics.ts";
 import { createPowertools, instrumentHandler } from "../../../lambdas/shared/powertools.ts";
+import { FUNCTION_ENTRIES } from "../../../lib/constructs/pipeline-lambdas.ts";
+import { projectPath } from "../../../lib/project-paths.ts";
 
 const CONTEXT = {
   functionName: "pms-evaluate",
@@ -130,5 +133,15 @@ describe("the pipeline's metrics", () => {
       undefined,
     );
     expect(recordDeployedVersion(tools.metrics, {})).toBeUndefined();
+  });
+});
+
+describe("the handler entries", () => {
+  it("all export a handler wrapped by instrumentHandler, with their Powertools made once by createPowertools", () => {
+    const bare = Object.values(FUNCTION_ENTRIES).filter((entry) => {
+      const code = readFileSync(projectPath(entry), "utf8");
+      return !/export const handler = instrumentHandler\(\s*powertools,/.test(code) || !/createPowertools\(/.test(code);
+    });
+    expect(bare).toEqual([]);
   });
 });

@@ -66,7 +66,9 @@ describe("renderReportHtml", () => {
       challenger: { ...summary.challenger, metrics: { ...summary.challenger.metrics, "hr@20": 0.01 } },
     };
     const html = await renderReportHtml(weaker, reportMetadata);
-    expect(html).toMatch(/The model does not beat the best baseline: hr@20 0\.0100 against \w+ 0\.\d{4}/);
+    expect(html).toMatch(
+      /The model does not beat the best baseline: hr@20 0\.0100 against \w+ 0\.\d{4} \(mrr@20: 0\.\d{4} against 0\.\d{4}\)/,
+    );
   });
 
   it("draws the gate's margin on the champion chart and the model kept on the training curve", async () => {

@@ -48,7 +48,7 @@ describe("the evaluation report in headless Chromium", () => {
 
       // Act
       await page.goto(pathToFileURL(uris.report).href, { waitUntil: "load" });
-      await page.screenshot({ path: "/tmp/report.png", fullPage: true });
+      await page.screenshot({ path: join(folder, "report.png"), fullPage: true });
 
       // Assess: the page fetched nothing but itself.
       expect(failures).toEqual([]);
@@ -72,6 +72,25 @@ describe("the evaluation report in headless Chromium", () => {
       const rows = page.locator("table.tests tbody tr");
       expect(await rows.count()).toBe(summary.gate.checks.length + summary.behavioural.length);
       await expect(page.locator(".banner").textContent()).resolves.toMatch(/Quality gate (passed|failed)/);
+      // Should it ship: the line on the best baseline, under the gate's banner.
+      await expect(page.locator("#baseline-verdict").textContent()).resolves.toMatch(
+        /The model (beats|does not beat) the best baseline/,
+      );
+      // The champion chart draws the gate's margin (one champion check in the fixture's gate).
+      expect(await charts.nth(1).locator('[aria-roledescription="tick"]').count()).toBe(1);
+      // Slices: a table per slice, each bucket with its points and a Wilson interval.
+      const sliceTables = page.locator("table.slices");
+      expect(await sliceTables.count()).toBe(new Set(summary.slices.map((row) => row.slice)).size);
+      expect(await page.locator("table.slices tbody tr").count()).toBe(summary.slices.length);
+      // Worked examples, the data profile against the previous run, the hyper-parameter table.
+      const sections = await page.locator("section h2").allTextContents();
+      expect(sections).toEqual(
+        expect.arrayContaining(["Worked examples", "Data profile and drift", "Hyper-parameters"]),
+      );
+      expect(await page.locator("table.examples tbody tr").count()).toBe(summary.examples?.length ?? 0);
+      expect(await page.locator("table.profile tbody tr").count()).toBe(6);
+      await expect(page.locator("table.profile").textContent()).resolves.toContain("sessions per day");
+      expect(await page.locator("table.hyperparameters tbody tr").count()).toBeGreaterThanOrEqual(11);
     } finally {
       await browser.close();
     }
