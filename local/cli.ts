@@ -115,7 +115,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       "after",
       "\nWith no window, a run takes the nightly window (the days before today) or, when that holds no data, the data's\n" +
         "latest 7 full days.\n" +
-        `\nExamples:\n  pms data generate\n  pms run\n  pms run --input '{"window": {"start": "2024-01-08", "end": "2024-01-14"}, "deploy": "skip"}'\n  pms run --input '{"training": {"epochs": 2}, "deploy": "skip"}'`,
+        `\nExamples:\n  pms data generate\n  pms run\n  pms run --input '{"window": {"start": "2024-01-08", "end": "2024-01-14"}}'\n  pms run --input '{"training": {"epochs": 2}, "deploy": "skip"}'`,
     )
     .option("--port <port>", "port of the local endpoint when this run starts it (default 8080)", port)
     .action(async (options: { input: string; plain?: boolean; port?: number }) => {

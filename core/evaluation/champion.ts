@@ -1,3 +1,5 @@
+import type { DataManifest } from "../pipeline/contracts.ts";
+import type { ArtifactStore } from "../ports/artifact-store.ts";
 /**
  * The champion is the model serving shoppers now. The Evaluate stage finds it through this port,
  * re-scores it on today's test points when its artifact can be loaded, and otherwise falls back to
@@ -59,4 +61,59 @@ export class LocalChampionSource implements ChampionSource {
       return champion;
     }
   }
+}
+
+/** How the champion is scored on today's test points (see {@link championForTestSpan}). */
+export interface ChampionScoring {
+  /** The artifact to re-score, or undefined when none can be scored fairly on today's points. */
+  readonly modelUri?: string;
+  /** Why the artifact differs from the one serving, or why nothing is re-scored; absent when it is the serving one. */
+  readonly note?: string;
+}
+
+/** `<run>/served-model/model.tar.gz` or `<run>/model/model.tar.gz` (core/pipeline/run-context.ts): the run's folder. */
+const RUN_MODEL_LAYOUT = /\/(served-)?model\/model\.tar\.gz$/;
+
+type ManifestSplits = Pick<DataManifest, "splits">;
+
+function lastDayOf(manifest: ManifestSplits, splits: readonly ("train" | "validation" | "test")[]): string | null {
+  const days = splits.map((split) => manifest.splits[split]?.lastDay).filter((day): day is string => !!day);
+  return days.sort().at(-1) ?? null;
+}
+
+/**
+ * The champion serving shoppers is the previous run's served model, which learned from every day of
+ * its window. When that window reaches into today's test span (the same window run twice, or
+ * overlapping backfills), re-scoring it there would judge it on clicks it learned from, and it would
+ * beat any challenger. Its run's evaluated model held that run's test span out: it is scored instead
+ * when it never saw today's test span either; otherwise nothing is re-scored and the champion is
+ * judged like one whose artifact is gone. Champions outside the run layout (`pms serve --model`) or
+ * without a readable manifest are scored as they are: nothing says what they learned from.
+ */
+export async function championForTestSpan(
+  store: Pick<ArtifactStore, "exists" | "getText">,
+  modelUri: string,
+  testFirstDay: string | null,
+): Promise<ChampionScoring> {
+  const layout = RUN_MODEL_LAYOUT.exec(modelUri);
+  if (!layout || testFirstDay === null) return { modelUri };
+  const runFolder = modelUri.slice(0, layout.index);
+  let manifest: ManifestSplits;
+  try {
+    manifest = JSON.parse(await store.getText(`${runFolder}/data/manifest.json`)) as ManifestSplits;
+  } catch {
+    return { modelUri };
+  }
+  const served = layout[1] !== undefined;
+  const learnedThrough = lastDayOf(manifest, served ? ["train", "validation", "test"] : ["train", "validation"]);
+  if (learnedThrough === null || learnedThrough < testFirstDay) return { modelUri };
+  const evaluatedUri = `${runFolder}/model/model.tar.gz`;
+  const evaluatedThrough = lastDayOf(manifest, ["train", "validation"]);
+  if (served && evaluatedThrough !== null && evaluatedThrough < testFirstDay && (await store.exists(evaluatedUri))) {
+    return {
+      modelUri: evaluatedUri,
+      note: `its run's evaluated model is re-scored: the serving one learned from days through ${learnedThrough}, into today's test span (from ${testFirstDay})`,
+    };
+  }
+  return { note: `it learned from days through ${learnedThrough}, into today's test span (from ${testFirstDay})` };
 }

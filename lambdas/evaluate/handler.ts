@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { readSessions } from "../../core/data/session-parquet.ts";
-import type { Champion, ChampionSource } from "../../core/evaluation/champion.ts";
+import { type Champion, type ChampionSource, championForTestSpan } from "../../core/evaluation/champion.ts";
 import { productsPrefix, readItemAttributes } from "../../core/evaluation/item-attributes.ts";
 import { readPreviousProfile } from "../../core/evaluation/profile.ts";
 import { type ReportMetadata, writeReport } from "../../core/evaluation/report/index.ts";
@@ -101,22 +101,6 @@ export function createEvaluateHandler(deps: EvaluateDependencies) {
     try {
       const champion = await step("Finding the champion", () => deps.championSource.findChampion());
       let championInput: { info: Champion; recommender?: Recommender; loadError?: string } | undefined;
-      if (champion) {
-        championInput = { info: champion };
-        if (champion.modelUri) {
-          try {
-            championModel = await deps.loadModel(deps.store, champion.modelUri);
-            championInput = { info: champion, recommender: championModel };
-          } catch (error) {
-            // A champion whose artifact is gone is judged on its stored metrics, and the report says so.
-            const loadError = `loading ${champion.modelUri} failed: ${error instanceof Error ? error.message : String(error)}`;
-            log("Champion not re-scored", { loadError });
-            championInput = { info: champion, loadError };
-          }
-        } else {
-          championInput = { info: champion, loadError: "the registry gives no model artifact" };
-        }
-      }
       const [trainingMetrics, manifest, itemAttributes] = await step("Reading the run's metadata", () =>
         Promise.all([
           optionalJson<TrainingMetrics>(deps.store, uris.evaluatedTrainingMetrics),
@@ -124,6 +108,35 @@ export function createEvaluateHandler(deps: EvaluateDependencies) {
           readItemAttributes(deps.store, productsPrefix(uris)),
         ]),
       );
+      if (champion) {
+        championInput = { info: champion };
+        if (champion.modelUri) {
+          const scoring = await championForTestSpan(
+            deps.store,
+            champion.modelUri,
+            manifest?.splits.test.firstDay ?? null,
+          );
+          const info = scoring.note
+            ? { ...champion, description: `${champion.description}; ${scoring.note}` }
+            : champion;
+          if (scoring.modelUri) {
+            try {
+              championModel = await deps.loadModel(deps.store, scoring.modelUri);
+              championInput = { info, recommender: championModel };
+            } catch (error) {
+              // A champion whose artifact is gone is judged on its stored metrics, and the report says so.
+              const loadError = `loading ${scoring.modelUri} failed: ${error instanceof Error ? error.message : String(error)}`;
+              log("Champion not re-scored", { loadError });
+              championInput = { info, loadError };
+            }
+          } else {
+            log("Champion not re-scored", { reason: scoring.note });
+            championInput = { info: champion, loadError: scoring.note };
+          }
+        } else {
+          championInput = { info: champion, loadError: "the registry gives no model artifact" };
+        }
+      }
 
       const previousProfile = championInput?.info.modelUri
         ? await readPreviousProfile(deps.store, championInput.info.modelUri)

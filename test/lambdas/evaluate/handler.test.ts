@@ -19,6 +19,8 @@ const train = markovSessions(500, { seed: 21 });
 const test = markovSessions(80, { seed: 22, startMs: 50_000_000 });
 const strong = CooccurrenceRecommender.fromSessions(train);
 const weak = PopularityRecommender.fromSessions(train);
+/** A champion that learned from the test sessions themselves. */
+const leaked = CooccurrenceRecommender.fromSessions([...train, ...test]);
 
 async function duckdb(sql: string): Promise<void> {
   const instance = await DuckDBInstance.create(":memory:");
@@ -167,6 +169,43 @@ describe("Evaluate handler", () => {
     expect(result.checks[1]?.detail).toMatch(/stored metrics, not re-scored/);
     const metrics = JSON.parse(await readFile(uris.metrics, "utf8"));
     expect(metrics.champion.note).toMatch(/not re-scored \(loading \/gone\/model.tar.gz failed: No artifact at/);
+  });
+
+  it("scores the champion's evaluated model when the serving one learned from today's test day", async () => {
+    // Prepare: run r2 evaluates the window its champion's run (r0) already covered, so the model
+    // serving learned from r2's test day; r0's evaluated model held that day out.
+    const uris = runArtifactUris(root, "r2");
+    await store.put(`${uris.data.train}.keep`, "");
+    await store.put(`${uris.data.test}.keep`, "");
+    await writeSessions(`${uris.data.train}part-0.parquet`, train);
+    await writeSessions(`${uris.data.test}part-0.parquet`, test);
+    const champion = runArtifactUris(root, "r0");
+    const days = (train: string, test: string) => ({
+      splits: {
+        train: { firstDay: "2014-04-01", lastDay: train, sessions: 500 },
+        validation: { firstDay: "2014-04-01", lastDay: train, sessions: 20 },
+        test: { firstDay: test, lastDay: test, sessions: 80 },
+      },
+    });
+    await store.put(uris.data.manifest, JSON.stringify(days("2014-04-06", "2014-04-07")));
+    await store.put(champion.data.manifest, JSON.stringify(days("2014-04-06", "2014-04-07")));
+    await store.put(champion.evaluatedModel, "archive");
+    const handler = createEvaluateHandler({
+      store,
+      championSource: new LocalChampionSource({ modelUri: champion.model, description: "local endpoint" }),
+      // The serving archive would win on points it learned from; the evaluated one is as good as the challenger.
+      loadModel: loader({ [uris.evaluatedModel]: strong, [champion.model]: leaked, [champion.evaluatedModel]: strong }),
+      options,
+    });
+
+    // Act
+    const result = await handler(event("r2"));
+
+    // Assess
+    expect(result.checks[1]).toMatchObject({ name: "mrr@20 >= champion - 0.01", passed: true });
+    const metrics = JSON.parse(await readFile(uris.metrics, "utf8"));
+    expect(metrics.champion).toMatchObject({ rescored: true });
+    expect(metrics.champion.description).toMatch(/evaluated model is re-scored: .* into today's test span/);
   });
 
   it("slices by the products table when the run has one", async () => {
