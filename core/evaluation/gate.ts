@@ -177,15 +177,16 @@ function bestBaselineCheck(
   const interval = best.difference;
   const bound = check.comparator.startsWith(">") ? interval.lower : interval.upper;
   const side = check.comparator.startsWith(">") ? "lower" : "upper";
+  const passed = compare(bound, check.comparator, margin);
   return {
     name: check.source,
     value,
     threshold,
-    passed: compare(bound, check.comparator, margin),
+    passed,
     detail:
       `model − ${best.name} (the best baseline by ${key}, ${format(best.value)}) ${signed(interval.mean)} ` +
       `(${Math.round(interval.confidence * 100)}% CI ${signed(interval.lower)}..${signed(interval.upper)}); ` +
-      `${side} bound ${signed(bound)} ${check.comparator} ${signed(margin)}`,
+      comparison(`${side} bound ${signed(bound)}`, check.comparator, `the margin ${signed(margin)}`, passed),
   };
 }
 

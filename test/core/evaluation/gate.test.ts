@@ -59,12 +59,12 @@ describe("evaluateGate", () => {
 
     expect(clearlyBetter.passed).toBe(true);
     expect(clearlyBetter.checks[0]?.detail).toBe(
-      "model − cooccurrence (the best baseline by hr@20, 0.4700) +0.0300 (95% CI +0.0100..+0.0500); lower bound +0.0100 > +0.0000",
+      "model − cooccurrence (the best baseline by hr@20, 0.4700) +0.0300 (95% CI +0.0100..+0.0500); lower bound +0.0100 > the margin +0.0000",
     );
     expect(clearlyBetter.checks[1]?.threshold).toBeCloseTo(0.185, 12);
     expect(notClearly.checks.map((check) => check.passed)).toEqual([false, false]);
     expect(notClearly.reasons[1]).toMatch(
-      /^mrr@20 >= best-baseline - 0.005 failed: model − popularity .*lower bound −0\.0060 >= −0\.0050/,
+      /^mrr@20 >= best-baseline - 0.005 failed: model − popularity .*lower bound −0\.0060 is below the margin −0\.0050/,
     );
   });
 
