@@ -85,10 +85,13 @@ function lastDayOf(manifest: ManifestSplits, splits: readonly ("train" | "valida
  * The champion serving shoppers is the previous run's served model, which learned from every day of
  * its window. When that window reaches into today's test span (the same window run twice, or
  * overlapping backfills), re-scoring it there would judge it on clicks it learned from, and it would
- * beat any challenger. Its run's evaluated model held that run's test span out: it is scored instead
- * when it never saw today's test span either; otherwise nothing is re-scored and the champion is
- * judged like one whose artifact is gone. Champions outside the run layout (`pms serve --model`) or
- * without a readable manifest are scored as they are: nothing says what they learned from.
+ * beat any challenger. Its run's evaluated model learned nothing from its own test span on: it is
+ * scored instead when that span starts no later than today's (the same window run again, or an
+ * earlier one); otherwise nothing is re-scored and the champion is judged like one whose artifact is
+ * gone. Days are compared, not instants, because the manifest records days: a test span that starts
+ * on the day today's starts counts as starting with it. Champions outside the run layout
+ * (`pms serve --model`) or without a readable manifest are scored as they are: nothing says what they
+ * learned from.
  */
 export async function championForTestSpan(
   store: Pick<ArtifactStore, "exists" | "getText">,
@@ -104,12 +107,19 @@ export async function championForTestSpan(
   } catch {
     return { modelUri };
   }
-  const served = layout[1] !== undefined;
-  const learnedThrough = lastDayOf(manifest, served ? ["train", "validation", "test"] : ["train", "validation"]);
+  const heldOutFrom = manifest.splits?.test?.firstDay ?? null;
+  const evaluatedIsFair = heldOutFrom !== null && heldOutFrom <= testFirstDay;
+  if (layout[1] === undefined) {
+    return evaluatedIsFair
+      ? { modelUri }
+      : {
+          note: `it learned from days up to ${heldOutFrom ?? "?"}, past the start of today's test span (${testFirstDay})`,
+        };
+  }
+  const learnedThrough = lastDayOf(manifest, ["train", "validation", "test"]);
   if (learnedThrough === null || learnedThrough < testFirstDay) return { modelUri };
   const evaluatedUri = `${runFolder}/model/model.tar.gz`;
-  const evaluatedThrough = lastDayOf(manifest, ["train", "validation"]);
-  if (served && evaluatedThrough !== null && evaluatedThrough < testFirstDay && (await store.exists(evaluatedUri))) {
+  if (evaluatedIsFair && (await store.exists(evaluatedUri))) {
     return {
       modelUri: evaluatedUri,
       note: `its run's evaluated model is re-scored: the serving one learned from days through ${learnedThrough}, into today's test span (from ${testFirstDay})`,
