@@ -27,7 +27,8 @@ export function runLockPath(home: PmsHome): string {
   return join(home.root, "run.lock");
 }
 
-function isAlive(pid: number): boolean {
+/** Whether `pid` names a live process (EPERM: it exists but belongs to someone else). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { GateCheckResult } from "../core/pipeline/contracts.ts";
 import { isRunId, type PmsHome, runRecordPath } from "./home.ts";
+import { isAlive } from "./run-lock.ts";
 
 export type LocalRunStatus = "running" | "succeeded" | "failed" | "aborted";
 
@@ -61,15 +62,6 @@ export async function writeRunRecord(home: PmsHome, record: LocalRunRecord): Pro
   await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`);
   await rename(temporary, path);
   return path;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** A record left `running` by a process that no longer exists is an aborted run, whatever killed it. */

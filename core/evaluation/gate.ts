@@ -114,19 +114,33 @@ function championCheck(
       detail: `champion ${key} ${format(championValue)} (${how}); compared as point values, no interval`,
     };
   }
-  // A "better than" check needs the interval's worst case to clear the margin; an "at most" check its best case.
-  const bound = check.comparator.startsWith(">") ? interval.lower : interval.upper;
-  const side = check.comparator.startsWith(">") ? "lower" : "upper";
-  const passed = compare(bound, check.comparator, margin);
+  const verdict = pairedVerdict(check, interval, margin);
   return {
     name: check.source,
     value,
     threshold,
+    passed: verdict.passed,
+    detail: `challenger − champion ${verdict.detail} (champion ${format(championValue)} re-scored on today's points)`,
+  };
+}
+
+/**
+ * A check judged on a paired interval of differences: a "better than" check needs the interval's
+ * worst case to clear the margin; an "at most" check its best case.
+ */
+function pairedVerdict(
+  check: GateCheck,
+  interval: { readonly mean: number; readonly lower: number; readonly upper: number; readonly confidence: number },
+  margin: number,
+): { readonly passed: boolean; readonly detail: string } {
+  const bound = check.comparator.startsWith(">") ? interval.lower : interval.upper;
+  const side = check.comparator.startsWith(">") ? "lower" : "upper";
+  const passed = compare(bound, check.comparator, margin);
+  return {
     passed,
     detail:
-      `challenger − champion ${signed(interval.mean)} (${Math.round(interval.confidence * 100)}% CI ` +
-      `${signed(interval.lower)}..${signed(interval.upper)}); ${comparison(`${side} bound ${signed(bound)}`, check.comparator, `the margin ${signed(margin)}`, passed)}` +
-      ` (champion ${format(championValue)} re-scored on today's points)`,
+      `${signed(interval.mean)} (${Math.round(interval.confidence * 100)}% CI ${signed(interval.lower)}..${signed(interval.upper)}); ` +
+      comparison(`${side} bound ${signed(bound)}`, check.comparator, `the margin ${signed(margin)}`, passed),
   };
 }
 
@@ -174,19 +188,13 @@ function bestBaselineCheck(
       detail: `${key} ${format(value)} ${check.comparator} best baseline ${best.name} ${format(best.value)} ${signed(margin)} = ${format(threshold)} (point values, no interval)`,
     };
   }
-  const interval = best.difference;
-  const bound = check.comparator.startsWith(">") ? interval.lower : interval.upper;
-  const side = check.comparator.startsWith(">") ? "lower" : "upper";
-  const passed = compare(bound, check.comparator, margin);
+  const verdict = pairedVerdict(check, best.difference, margin);
   return {
     name: check.source,
     value,
     threshold,
-    passed,
-    detail:
-      `model − ${best.name} (the best baseline by ${key}, ${format(best.value)}) ${signed(interval.mean)} ` +
-      `(${Math.round(interval.confidence * 100)}% CI ${signed(interval.lower)}..${signed(interval.upper)}); ` +
-      comparison(`${side} bound ${signed(bound)}`, check.comparator, `the margin ${signed(margin)}`, passed),
+    passed: verdict.passed,
+    detail: `model − ${best.name} (the best baseline by ${key}, ${format(best.value)}) ${verdict.detail}`,
   };
 }
 
