@@ -89,6 +89,7 @@ describe("a truncated warehouse file", () => {
     instance.closeSync();
     const whole = (await stat(path)).size;
     expect(() => checkWarehouseFileComplete(path)).not.toThrow();
+    const complete = await readFile(path);
     await truncate(path, Math.floor(whole / 2));
     const before = await readFile(path);
 
@@ -102,6 +103,10 @@ describe("a truncated warehouse file", () => {
       /is truncated: its header declares \d+ blocks \(\d+ bytes\), the file has \d+ bytes\. Nothing was written/,
     );
     expect((await readFile(path)).equals(before)).toBe(true);
+    // DuckDB itself drops free blocks from the end of a file: whole blocks missing at the tail are not a truncation.
+    const BLOCK_BYTES = 262_144;
+    await writeFile(path, complete.subarray(0, whole - BLOCK_BYTES));
+    expect(() => checkWarehouseFileComplete(path)).not.toThrow();
     await writeFile(path, "not a database at all");
     expect(() => checkWarehouseFileComplete(path)).toThrow(/truncated or not a DuckDB database/);
   });
