@@ -120,23 +120,40 @@ function driftRow(name: string, now: string, before: string | undefined, change:
 /** Relative changes beyond these are flagged in the drift table. */
 const DRIFT_FLAGS = { relative: 0.25, newItemShare: 0.05, churn: 0.5 };
 
+/** A measure whose change is relative (flagged beyond `DRIFT_FLAGS.relative`). */
+function relativeDriftRow(
+  name: string,
+  now: number,
+  before: number | undefined,
+  change: number | undefined,
+  digits: number,
+): string {
+  return driftRow(
+    name,
+    now.toFixed(digits),
+    before?.toFixed(digits),
+    change === undefined ? undefined : signedPercent(change),
+    change !== undefined && Math.abs(change) > DRIFT_FLAGS.relative,
+  );
+}
+
 export function profileSection(profile: DataProfile | undefined, drift: DataDrift | undefined): string {
   if (!profile) return `<p class="note">No data profile was recorded for this run.</p>`;
   const before = drift?.previous;
   const rows = [
-    driftRow(
+    relativeDriftRow(
       "sessions per day",
-      profile.sessionsPerDay.toFixed(1),
-      before?.sessionsPerDay.toFixed(1),
-      drift ? signedPercent(drift.sessionsPerDayChange) : undefined,
-      drift ? Math.abs(drift.sessionsPerDayChange) > DRIFT_FLAGS.relative : false,
+      profile.sessionsPerDay,
+      before?.sessionsPerDay,
+      drift?.sessionsPerDayChange,
+      1,
     ),
-    driftRow(
+    relativeDriftRow(
       "mean session length",
-      profile.meanSessionLength.toFixed(2),
-      before?.meanSessionLength.toFixed(2),
-      drift ? signedPercent(drift.meanSessionLengthChange) : undefined,
-      drift ? Math.abs(drift.meanSessionLengthChange) > DRIFT_FLAGS.relative : false,
+      profile.meanSessionLength,
+      before?.meanSessionLength,
+      drift?.meanSessionLengthChange,
+      2,
     ),
     driftRow(
       "median session length",

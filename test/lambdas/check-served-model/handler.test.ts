@@ -1,7 +1,6 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileSystemArtifactStore } from "../../../core/artifacts/filesystem.ts";
 import { CooccurrenceRecommender } from "../../../core/baselines/cooccurrence.ts";
@@ -16,28 +15,13 @@ import {
   MAX_HIT_RATE_DROP,
 } from "../../../lambdas/check-served-model/handler.ts";
 import { markovSessions } from "../../core/evaluation/synthetic-sessions.ts";
+import { writeSplitSessions } from "../../support/session-splits.ts";
 
-type Session = ReturnType<typeof markovSessions>[number];
 const train = markovSessions(500, { seed: 31 });
 const validation = markovSessions(120, { seed: 32 });
 const strong = CooccurrenceRecommender.fromSessions(train);
 const alsoStrong = CooccurrenceRecommender.fromSessions([...train, ...markovSessions(100, { seed: 33 })]);
 const weak = PopularityRecommender.fromSessions(train);
-
-async function writeSessions(path: string, sessions: readonly Session[]): Promise<void> {
-  const rows = sessions
-    .map(
-      (session) =>
-        `('${session.session_id}', 't', ${session.session_start_ms}::BIGINT, DATE '2014-04-01', [${session.items.map((item) => `'${item}'`).join(", ")}], ${session.length})`,
-    )
-    .join(",\n");
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  await connection.run(
-    `COPY (SELECT * FROM (VALUES ${rows}) AS s(session_id, tenant, session_start_ms, session_date, items, length)) TO '${path}' (FORMAT PARQUET)`,
-  );
-  connection.closeSync();
-}
 
 const split = (sessions: number, firstDay: string, lastDay: string) => ({
   rows: sessions,
@@ -56,7 +40,7 @@ const uris = () => runArtifactUris(root, "r1");
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "pms-check-served-"));
   await store.put(`${uris().data.validation}.keep`, "");
-  await writeSessions(`${uris().data.validation}part-0.parquet`, validation);
+  await writeSplitSessions(`${uris().data.validation}part-0.parquet`, validation);
   await store.put(
     uris().data.manifest,
     JSON.stringify({

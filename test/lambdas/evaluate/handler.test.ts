@@ -1,7 +1,6 @@
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileSystemArtifactStore } from "../../../core/artifacts/filesystem.ts";
 import { CooccurrenceRecommender } from "../../../core/baselines/cooccurrence.ts";
@@ -13,33 +12,14 @@ import { runArtifactUris } from "../../../core/pipeline/run-context.ts";
 import { ArtifactNotFoundError } from "../../../core/ports/artifact-store.ts";
 import { createEvaluateHandler, type EvaluateDependencies } from "../../../lambdas/evaluate/handler.ts";
 import { markovSessions } from "../../core/evaluation/synthetic-sessions.ts";
+import { runDuckdb, writeSplitSessions } from "../../support/session-splits.ts";
 
-type Session = ReturnType<typeof markovSessions>[number];
 const train = markovSessions(500, { seed: 21 });
 const test = markovSessions(80, { seed: 22, startMs: 50_000_000 });
 const strong = CooccurrenceRecommender.fromSessions(train);
 const weak = PopularityRecommender.fromSessions(train);
 /** A champion that learned from the test sessions themselves. */
 const leaked = CooccurrenceRecommender.fromSessions([...train, ...test]);
-
-async function duckdb(sql: string): Promise<void> {
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  await connection.run(sql);
-  connection.closeSync();
-}
-
-async function writeSessions(path: string, sessions: readonly Session[]): Promise<void> {
-  const rows = sessions
-    .map(
-      (session) =>
-        `('${session.session_id}', 't', ${session.session_start_ms}::BIGINT, DATE '2014-04-01', [${session.items.map((item) => `'${item}'`).join(", ")}], ${session.length})`,
-    )
-    .join(",\n");
-  await duckdb(
-    `COPY (SELECT * FROM (VALUES ${rows}) AS s(session_id, tenant, session_start_ms, session_date, items, length)) TO '${path}' (FORMAT PARQUET)`,
-  );
-}
 
 let root: string;
 const store = new FileSystemArtifactStore();
@@ -49,8 +29,8 @@ beforeAll(async () => {
   const uris = runArtifactUris(root, "r1");
   await store.put(`${uris.data.train}.keep`, "");
   await store.put(`${uris.data.test}.keep`, "");
-  await writeSessions(`${uris.data.train}part-0.parquet`, train);
-  await writeSessions(`${uris.data.test}part-0.parquet`, test);
+  await writeSplitSessions(`${uris.data.train}part-0.parquet`, train);
+  await writeSplitSessions(`${uris.data.test}part-0.parquet`, test);
 });
 
 function event(runId = "r1", gate = ["hr@20 >= popularity + 0.05", "mrr@20 >= champion - 0.01"]) {
@@ -177,8 +157,8 @@ describe("Evaluate handler", () => {
     const uris = runArtifactUris(root, "r2");
     await store.put(`${uris.data.train}.keep`, "");
     await store.put(`${uris.data.test}.keep`, "");
-    await writeSessions(`${uris.data.train}part-0.parquet`, train);
-    await writeSessions(`${uris.data.test}part-0.parquet`, test);
+    await writeSplitSessions(`${uris.data.train}part-0.parquet`, train);
+    await writeSplitSessions(`${uris.data.test}part-0.parquet`, test);
     const champion = runArtifactUris(root, "r0");
     const days = (train: string, test: string) => ({
       splits: {
@@ -213,7 +193,7 @@ describe("Evaluate handler", () => {
     const uris = runArtifactUris(root, "r1");
     const prefix = productsPrefix(uris);
     await store.put(`${prefix}.keep`, "");
-    await duckdb(
+    await runDuckdb(
       `COPY (SELECT 'i' || n AS sku, 'cat' || (n % 4) AS category_hash, n % 3 AS price_bucket FROM range(50) t(n)) TO '${prefix}part-0.parquet' (FORMAT PARQUET)`,
     );
     const handler = createEvaluateHandler({
