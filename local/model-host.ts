@@ -21,6 +21,7 @@ import type {
 } from "../core/ports/model-host.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "../training-image/src/serve.ts";
 import { nodeEntryArgs, TRAINING_IMAGE_ENTRY, tsxImportArgs } from "./entry-points.ts";
+import { isAlive } from "./processes.ts";
 
 /**
  * The local twin's endpoint: the training image's serving process on localhost, behind a small
@@ -387,7 +388,20 @@ export class LocalModelHost implements ModelHost, DeploymentCleaner {
    * One change at a time across processes (the twin, `pms serve`, a second `pms run`): a lock file
    * created exclusively, holding the owner's pid so a lock left by a killed process is taken over.
    */
-  private async exclusive<T>(change: () => Promise<T>): Promise<T> {
+  private exclusive<T>(change: () => Promise<T>): Promise<T> {
+    // Changes from this process queue up before they reach the lock file: two of them taking over
+    // the same stale lock at once would each remove the other's fresh one.
+    const queued = (inProcessChanges.get(this.statePath) ?? Promise.resolve()).then(() =>
+      this.exclusiveAcrossProcesses(change),
+    );
+    inProcessChanges.set(
+      this.statePath,
+      queued.catch(() => undefined),
+    );
+    return queued;
+  }
+
+  private async exclusiveAcrossProcesses<T>(change: () => Promise<T>): Promise<T> {
     const lock = `${this.statePath}.lock`;
     await mkdir(dirname(lock), { recursive: true });
     const deadline = Date.now() + (this.options.lockTimeoutMs ?? 300_000);
@@ -551,27 +565,26 @@ function token(): string {
   return randomBytes(16).toString("hex");
 }
 
+/** The tail of each endpoint state file's queue of changes from this process. */
+const inProcessChanges = new Map<string, Promise<unknown>>();
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function stopProcess(pid: number | null): Promise<void> {
   if (pid === null || !isAlive(pid)) return;
-  process.kill(pid, "SIGTERM");
-  for (let waited = 0; waited < 5000; waited += 50) {
-    if (!isAlive(pid)) return;
-    await sleep(50);
+  try {
+    process.kill(pid, "SIGTERM");
+    for (let waited = 0; waited < 5000; waited += 50) {
+      if (!isAlive(pid)) return;
+      await sleep(50);
+    }
+    process.kill(pid, "SIGKILL");
+  } catch (error) {
+    // Gone meanwhile (ESRCH), or the pid now names another user's process (EPERM): not ours to stop.
+    if (!["ESRCH", "EPERM"].includes((error as NodeJS.ErrnoException).code ?? "")) throw error;
   }
-  if (isAlive(pid)) process.kill(pid, "SIGKILL");
 }
 
 /** A port the OS says is free right now (the process binds it a moment later; good enough locally). */

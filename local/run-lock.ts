@@ -1,6 +1,7 @@
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { PmsHome } from "./home.ts";
+import { isAlive } from "./processes.ts";
 
 /** Who holds `$PMS_HOME/run.lock`. */
 export interface RunLockOwner {
@@ -25,17 +26,6 @@ export class WarehouseBusyError extends Error {
 
 export function runLockPath(home: PmsHome): string {
   return join(home.root, "run.lock");
-}
-
-/** Whether `pid` names a live process (EPERM: it exists but belongs to someone else). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { GateCheckResult } from "../core/pipeline/contracts.ts";
 import { isRunId, type PmsHome, runRecordPath } from "./home.ts";
-import { isAlive } from "./run-lock.ts";
+import { isAlive } from "./processes.ts";
 
 export type LocalRunStatus = "running" | "succeeded" | "failed" | "aborted";
 
